@@ -1,0 +1,50 @@
+using System;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Diagnostics;
+
+namespace BatchGuard.Analyzers;
+
+/// <summary>
+/// Base of every BatchGuard analyzer: skips generated code, runs concurrently, and only starts in compilations that
+/// reference TorchSharp (resolving its symbols once per compilation).
+/// </summary>
+public abstract class TorchSharpAnalyzer : DiagnosticAnalyzer
+{
+    /// <inheritdoc />
+    public sealed override void Initialize(AnalysisContext context)
+    {
+        context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
+        context.EnableConcurrentExecution();
+        context.RegisterCompilationStartAction(start =>
+        {
+            var symbols = TorchSharpSymbols.TryCreate(start.Compilation);
+            if (symbols is null) return;
+            OnCompilationStart(start, symbols);
+        });
+    }
+
+    /// <summary>Registers the rule's actions; called only for compilations that reference TorchSharp.</summary>
+    private protected abstract void OnCompilationStart(CompilationStartAnalysisContext context, TorchSharpSymbols symbols);
+
+    /// <summary>
+    /// Runs an analysis callback so that an unexpected failure on odd code costs a missed diagnostic, never a broken
+    /// build (AD0001). Tests set <see cref="AnalyzerSafety.RethrowForTests"/> so such bugs still fail loudly there.
+    /// </summary>
+    private protected static void Guarded(Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception e) when (e is not OperationCanceledException && !AnalyzerSafety.RethrowForTests)
+        {
+            // Deliberately swallowed: see summary.
+        }
+    }
+}
+
+/// <summary>Switch for tests: rethrow analyzer failures instead of swallowing them.</summary>
+internal static class AnalyzerSafety
+{
+    public static volatile bool RethrowForTests;
+}

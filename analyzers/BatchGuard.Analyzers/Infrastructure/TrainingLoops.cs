@@ -1,0 +1,84 @@
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace BatchGuard.Analyzers;
+
+/// <summary>
+/// A training loop: the innermost loop (foreach, for, while, do, or a manual enumerator's while) whose body calls
+/// <c>backward()</c> and an optimizer's <c>step()</c>. Calls inside nested lambdas or local functions are not
+/// counted: they may run elsewhere.
+/// </summary>
+internal sealed class TrainingLoop
+{
+    public TrainingLoop(ILoopOperation loop, ImmutableArray<IInvocationOperation> calls, TorchSharpSymbols symbols)
+    {
+        Loop = loop;
+        Calls = calls;
+        Backwards = calls.Where(symbols.IsBackward).ToImmutableArray();
+        Steps = calls.Where(symbols.IsOptimizerStep).ToImmutableArray();
+        TorchClips = calls.Where(symbols.IsTorchClipCall).ToImmutableArray();
+    }
+
+    public ILoopOperation Loop { get; }
+    /// <summary>Every invocation in the loop body, in source order.</summary>
+    public ImmutableArray<IInvocationOperation> Calls { get; }
+    public ImmutableArray<IInvocationOperation> Backwards { get; }
+    public ImmutableArray<IInvocationOperation> Steps { get; }
+    public ImmutableArray<IInvocationOperation> TorchClips { get; }
+
+    /// <summary>For <c>foreach (var batch in loader)</c>: the enumerated expression, conversions removed.</summary>
+    public IOperation? EnumeratedCollection =>
+        Loop is IForEachLoopOperation forEach ? forEach.Collection.WalkDownConversions() : null;
+}
+
+internal static class TrainingLoopFinder
+{
+    /// <summary>All training loops in an operation block (a method, accessor, lambda or local function body).</summary>
+    public static ImmutableArray<TrainingLoop> Find(IOperation block, TorchSharpSymbols symbols)
+    {
+        var candidates = new List<TrainingLoop>();
+        foreach (var loop in block.DescendantsAndSelf().OfType<ILoopOperation>())
+        {
+            var calls = InvocationsInBody(loop);
+            var trainingLoop = new TrainingLoop(loop, calls, symbols);
+            if (trainingLoop.Backwards.Length > 0 && trainingLoop.Steps.Length > 0) candidates.Add(trainingLoop);
+        }
+
+        // Keep the innermost: an epoch loop around a batch loop is not itself the training loop.
+        return candidates
+            .Where(outer => !candidates.Any(inner => !ReferenceEquals(inner, outer) && IsInside(inner.Loop, outer.Loop)))
+            .ToImmutableArray();
+    }
+
+    /// <summary>Invocations in the loop's body in source order, skipping nested lambdas and local functions.</summary>
+    public static ImmutableArray<IInvocationOperation> InvocationsInBody(ILoopOperation loop)
+    {
+        var result = ImmutableArray.CreateBuilder<IInvocationOperation>();
+        Collect(loop.Body, result);
+        if (loop is IForLoopOperation forLoop)
+        {
+            foreach (var after in forLoop.AtLoopBottom) Collect(after, result);
+        }
+        return result.OrderBy(i => i.Syntax.SpanStart).ToImmutableArray();
+    }
+
+    private static void Collect(IOperation? operation, ImmutableArray<IInvocationOperation>.Builder into)
+    {
+        if (operation is null) return;
+        if (operation is IAnonymousFunctionOperation or ILocalFunctionOperation) return;
+        if (operation is IInvocationOperation invocation) into.Add(invocation);
+        foreach (var child in operation.ChildOperations) Collect(child, into);
+    }
+
+    public static bool IsInside(IOperation inner, IOperation outer)
+    {
+        for (var current = inner.Parent; current is not null; current = current.Parent)
+        {
+            if (ReferenceEquals(current, outer)) return true;
+        }
+        return false;
+    }
+}
