@@ -1,3 +1,4 @@
+using BatchGuard.Data;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -32,7 +33,7 @@ internal static class Training
     public static RunResult Buggy(MatchingTask.Data data, Settings settings)
     {
         using var dataset = torch.utils.data.TensorDataset(data.Inputs, data.Objectness, data.Boxes);
-        using var loader = torch.utils.data.DataLoader(dataset, MatchingTask.BatchSize, shuffle: true, disposeDataset: false);
+        using var loader = torch.utils.data.DataLoader(dataset, MatchingTask.BatchSize, shuffler: new EpochShuffler(dataset.Count, settings.Seed), disposeDataset: false);
         var model = MatchingTask.CreateModel(settings.Seed);
         using var optimizer = torch.optim.SGD(model.parameters(), settings.BuggyLearningRate, momentum: 0.9);
 
@@ -56,7 +57,7 @@ internal static class Training
     public static RunResult DropLast(MatchingTask.Data data, Settings settings)
     {
         using var dataset = torch.utils.data.TensorDataset(data.Inputs, data.Objectness, data.Boxes);
-        using var loader = torch.utils.data.DataLoader(dataset, MatchingTask.BatchSize, shuffle: true, drop_last: true, disposeDataset: false);
+        using var loader = torch.utils.data.DataLoader(dataset, MatchingTask.BatchSize, shuffler: new EpochShuffler(dataset.Count, settings.Seed), drop_last: true, disposeDataset: false);
         var model = MatchingTask.CreateModel(settings.Seed);
         using var optimizer = torch.optim.SGD(model.parameters(), settings.BuggyLearningRate, momentum: 0.9);
 
@@ -80,7 +81,7 @@ internal static class Training
     public static RunResult Fixed(MatchingTask.Data data, Settings settings)
     {
         using var dataset = torch.utils.data.TensorDataset(data.Inputs, data.Objectness, data.Boxes);
-        using var loader = torch.utils.data.DataLoader(dataset, MatchingTask.BatchSize, shuffle: true, drop_last: false, disposeDataset: false);
+        using var loader = torch.utils.data.DataLoader(dataset, MatchingTask.BatchSize, shuffler: new EpochShuffler(dataset.Count, settings.Seed), drop_last: false, disposeDataset: false);
         var model = MatchingTask.CreateModel(settings.Seed);
         using var optimizer = torch.optim.SGD(model.parameters(), settings.LearningRate, momentum: 0.9);
 
