@@ -71,7 +71,7 @@ internal static class DiagnosisWriter
             }
             if (finding != Finding.Healthy)
             {
-                Append(text, $"{f.PartialBatchAnomalies} partial-batch anomalies" +
+                Append(text, $"{Count(f.PartialBatchAnomalies, "partial-batch anomaly", "partial-batch anomalies")}" +
                     (period is { } p ? $" (epochs of {p} steps" + (f.NominalBatchSize is { } b ? $", nominal batch {b})" : ")") : "") +
                     (f.AfterEffects > 0 ? $", {f.AfterEffects} of them momentum after-effects in the steps that follow: gradient clipping limits those" : "") + ".");
             }
@@ -93,12 +93,12 @@ internal static class DiagnosisWriter
         if (f.OtherAnomalies > 0)
         {
             if (finding == Finding.Healthy) finding = Finding.OneOffAnomalies;
-            Append(text, $"{f.OtherAnomalies} one-off anomalies on full batches, not periodic: bad data or an instability, not the batch size; gradient clipping limits their damage.");
+            Append(text, $"{Count(f.OtherAnomalies, "one-off anomaly", "one-off anomalies")} on full batches, not periodic: bad data or an instability, not the batch size; gradient clipping limits their damage.");
         }
         if (f.NonFinite > 0)
         {
             if (finding is Finding.Healthy or Finding.OneOffAnomalies) finding = Finding.NonFinite;
-            Append(text, $"{f.NonFinite} steps had a NaN or infinite loss or gradient norm: skip those steps (the guard does) and look for an overflow or a division by zero" +
+            Append(text, $"{Count(f.NonFinite, "step", "steps")} had a NaN or infinite loss or gradient norm: skip those steps (the guard does) and look for an overflow or a division by zero" +
                 (f.PartialBatches > 0 ? " — an empty last batch divides by zero" : "") + ".");
         }
         if (f.LearningRateDrops > 0 || f.SawtoothDrops > 0)
@@ -109,7 +109,7 @@ internal static class DiagnosisWriter
             Append(text, $"Recognised and ignored as benign: {string.Join(" and ", parts)}.");
         }
         if (f.NonPositive > 0)
-            Append(text, $"{f.NonPositive} steps had a loss ≤ 0 and were not judged (the detector models the loss on a log scale).");
+            Append(text, $"{Count(f.NonPositive, "step", "steps")} had a loss ≤ 0 and were not judged (the detector models the loss on a log scale).");
 
         if (finding == Finding.Healthy && f.Anomalies == 0 && (f.Exponent is null))
         {
@@ -144,6 +144,8 @@ internal static class DiagnosisWriter
         if (text.Length > 0) text.Append(' ');
         text.Append(sentence);
     }
+
+    private static string Count(long n, string one, string many) => n == 1 ? $"1 {one}" : $"{n} {many}";
 
     private static string Format(double value) => value.ToString("+0.0#;−0.0#;0.0", CultureInfo.InvariantCulture);
 }

@@ -285,7 +285,8 @@ public sealed class LossAnomalyDetector
                 if (anomaly.AfterEffectOf is not null) _afterEffects++;
                 break;
             case AnomalyCause.Periodic: _periodicAnomalies++; break;
-            default: _otherAnomalies++; break;
+            // Non-finite steps are counted on their own (NonFiniteSteps), not as one-off anomalies.
+            default: if (anomaly.Kind != AnomalyKind.NonFinite) _otherAnomalies++; break;
         }
         return anomaly;
     }
