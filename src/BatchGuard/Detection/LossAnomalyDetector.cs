@@ -122,7 +122,7 @@ public sealed class LossAnomalyDetector
         if (ratio is { } sizeRatio) _exponent.Add(sizeRatio, residual, sigma);
         var onPeriod = _anomalyPeriod.IsOnPeriod(record.Step);
         var suspect = context.IsPartial || onPeriod;
-        var threshold = suspect ? Options.SuspectThreshold : Options.Threshold;
+        var threshold = (suspect ? Options.SuspectThreshold : Options.Threshold) * Caution();
         var matchesExponent = ratio is { } r && MatchesExponent(r, residual, sigma * noise);
         var inAfterEffect = _afterEffectOf is not null && record.Step <= _afterEffectUntil;
 
@@ -154,6 +154,16 @@ public sealed class LossAnomalyDetector
         if (verdict is not null && verdict.AfterEffectOf is null) NoteRecurring(record.Step);
         if (isFollower) FollowPendingDip(value, residual);
         return verdict;
+    }
+
+    /// <summary>
+    /// Right after the warm-up the noise scale rests on a few steps of the steepest part of the curve: thresholds
+    /// start 1.5× higher and relax to 1× over the next two warm-up lengths.
+    /// </summary>
+    private double Caution()
+    {
+        var settled = (StepsObserved - Options.WarmUpSteps) / (2.0 * Options.WarmUpSteps);
+        return settled >= 1 ? 1 : WarmUpCaution - (WarmUpCaution - 1) * Math.Max(0, settled);
     }
 
     private bool MatchesExponent(double sizeRatio, double residual, double noise)
@@ -266,7 +276,7 @@ public sealed class LossAnomalyDetector
     /// <summary>Feeds the period search; when a period is found, earlier one-off anomalies at its phase are re-attributed.</summary>
     private void NoteRecurring(long step)
     {
-        if (!_anomalyPeriod.Add(step)) return;
+        if (!_anomalyPeriod.Add(step, _epochs.StepsPerEpoch)) return;
         for (var i = 0; i < _anomalies.Count; i++)
         {
             var a = _anomalies[i];

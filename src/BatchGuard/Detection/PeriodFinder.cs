@@ -13,6 +13,9 @@ internal sealed class PeriodFinder
     /// <summary>Anomalies that must line up (including the newest) before a period is believed.</summary>
     public const int MinAligned = 4;
 
+    /// <summary>The fraction of the periods spanned that must hold an anomaly.</summary>
+    private const double MinCoverage = 0.6;
+
     private readonly long[] _steps = new long[Capacity];
     private int _count, _next;
 
@@ -26,8 +29,10 @@ internal sealed class PeriodFinder
 
     public bool IsOnPeriod(long step) => Period is { } p && Phase is { } phase && Mod(step - phase, p) == 0;
 
-    /// <summary>Records an anomaly; returns true when the period or phase changed.</summary>
-    public bool Add(long step)
+    /// <summary>Records an anomaly; returns true when the period changed.</summary>
+    /// <param name="step">The anomaly's step.</param>
+    /// <param name="knownPeriod">The epoch length when known: then it is the only candidate.</param>
+    public bool Add(long step, long? knownPeriod = null)
     {
         _steps[_next] = step;
         _next = (_next + 1) % Capacity;
@@ -37,19 +42,22 @@ internal sealed class PeriodFinder
 
         long bestPeriod = 0;
         var bestSupport = 0;
-        for (var i = 0; i < _count; i++)
+        var bestCoverage = 0.0;
+        for (var i = 0; i < (knownPeriod is null ? _count : 1); i++)
         {
-            var gap = step - _steps[i];
+            var gap = knownPeriod ?? step - _steps[i];
             if (gap < 2) continue;
             var (aligned, earliest) = Aligned(step, gap);
             if (aligned < MinAligned) continue;
-            // Most of the periods spanned must hold an anomaly: chance alignments of rare events do not.
-            var periodsSpanned = (step - earliest) / gap + 1;
-            if (aligned * 2 < periodsSpanned) continue;
-            if (aligned > bestSupport || (aligned == bestSupport && gap < bestPeriod))
+            // Most of the periods spanned must hold an anomaly: chance alignments of rare events do not. Among
+            // equally supported periods, the best covered wins: P, not P/2 (which lines up the same anomalies).
+            var coverage = aligned / (double)((step - earliest) / gap + 1);
+            if (coverage < MinCoverage) continue;
+            if (aligned > bestSupport || (aligned == bestSupport && coverage > bestCoverage))
             {
                 bestSupport = aligned;
                 bestPeriod = gap;
+                bestCoverage = coverage;
             }
         }
         if (bestSupport == 0 || (Period is not null && bestSupport <= Support)) return false;
