@@ -305,10 +305,12 @@ public sealed class LossAnomalyDetector
     {
         _anomalies.Add(anomaly);
         _anomalyCount++;
-        if (anomaly.AfterEffectOf is not null) _afterEffects++;
         switch (anomaly.Cause)
         {
-            case AnomalyCause.PartialBatch: _partialBatchAnomalies++; break;
+            case AnomalyCause.PartialBatch:
+                _partialBatchAnomalies++;
+                if (anomaly.AfterEffectOf is not null) _afterEffects++;
+                break;
             case AnomalyCause.Periodic: _periodicAnomalies++; break;
             // Non-finite steps are counted on their own (NonFiniteSteps), not as one-off anomalies.
             default: if (anomaly.Kind != AnomalyKind.NonFinite) _otherAnomalies++; break;
