@@ -2,8 +2,8 @@ namespace BatchGuard.Detection;
 
 /// <summary>
 /// Finds the period of recurring anomalies when the log says nothing about epochs: among the gaps between recent
-/// anomalies, the one that lines up the most of them (same phase), provided they recur in most of the periods they
-/// span. Keeps the last <see cref="Capacity"/> anomaly steps: bounded memory, O(Capacity²) per anomaly (anomalies
+/// anomalies, the one that lines up the most of them (same phase), provided far more line up than chance would (each
+/// does with probability about 1/gap). Keeps the last <see cref="Capacity"/> anomaly steps: bounded memory, O(Capacity²) per anomaly (anomalies
 /// are rare), nothing per healthy step.
 /// </summary>
 internal sealed class PeriodFinder
@@ -12,9 +12,6 @@ internal sealed class PeriodFinder
 
     /// <summary>Anomalies that must line up (including the newest) before a period is believed.</summary>
     public const int MinAligned = 4;
-
-    /// <summary>The fraction of the periods spanned that must hold an anomaly.</summary>
-    private const double MinCoverage = 0.6;
 
     private readonly long[] _steps = new long[Capacity];
     private int _count, _next;
@@ -49,10 +46,12 @@ internal sealed class PeriodFinder
             if (gap < 2) continue;
             var (aligned, earliest) = Aligned(step, gap);
             if (aligned < MinAligned) continue;
-            // Most of the periods spanned must hold an anomaly: chance alignments of rare events do not. Among
-            // equally supported periods, the best covered wins: P, not P/2 (which lines up the same anomalies).
+            // Beyond the two anomalies that define the gap, each other one lines up by chance with probability
+            // about 1/gap: demand well more than chance. Among equally supported periods, the best covered wins:
+            // P, not P/2 (which lines up the same anomalies).
+            var byChance = (_count - 2) / (double)gap;
+            if (aligned - 2 < 2 + 4 * byChance) continue;
             var coverage = aligned / (double)((step - earliest) / gap + 1);
-            if (coverage < MinCoverage) continue;
             if (aligned > bestSupport || (aligned == bestSupport && coverage > bestCoverage))
             {
                 bestSupport = aligned;
