@@ -1,0 +1,362 @@
+using System.Globalization;
+
+namespace BatchGuard.Detection;
+
+/// <summary>
+/// Watches the loss of every training step, online, and says which steps are anomalous and why.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The baseline is a robust level-and-trend estimate of log(loss) (<see cref="RobustTrendBaseline"/>), so it follows
+/// a falling training curve and a spike barely moves it. A step is judged by its robust z-score against that
+/// baseline; a partial batch's z-score allows for its extra noise (√(B/b)) and it is judged by the lower
+/// <see cref="DetectorOptions.SuspectThreshold"/>, because the batch size makes it a suspect beforehand.
+/// </para>
+/// <para>
+/// Evidence is pooled over epochs: every partial batch feeds the estimate of k in loss ∝ b^k; once k is
+/// established, a partial batch whose loss matches b^k is reported even when it hides in the noise. Without batch
+/// sizes, the period of recurring anomalies is searched for, and anomalies at that phase are attributed to it.
+/// </para>
+/// <para>
+/// Look-alikes: a drop of the loss that persists (a learning-rate step, Adam's epoch-start sawtooth) is a level
+/// shift, re-baselined and listed in the <see cref="Diagnosis"/>, not a dip; spikes in the steps right after a
+/// partial-batch spike are its momentum after-effects, grouped with it. Memory is bounded whatever the run's length.
+/// Not thread-safe: one detector per training loop.
+/// </para>
+/// </remarks>
+public sealed class LossAnomalyDetector
+{
+    private const int LevelShiftsKept = 256;
+
+    private readonly EpochTracker _epochs;
+    private readonly RobustTrendBaseline _baseline;
+    private readonly BatchSizeExponentEstimator _exponent = new();
+    private readonly PeriodFinder _anomalyPeriod = new();
+    private readonly PeriodFinder _levelShiftPeriod = new();
+    private readonly AnomalyLog _anomalies;
+    private readonly List<WarmUpStep> _warmUp = [];
+    private readonly List<LevelShift> _levelShifts = [];
+
+    private PendingDip? _pendingDip;
+    private long? _afterEffectOf;
+    private long _afterEffectUntil;
+
+    private long _anomalyCount, _partialBatchAnomalies, _afterEffects, _periodicAnomalies, _otherAnomalies;
+    private long _nonFinite, _nonPositive, _partialBatches, _levelShiftCount;
+
+    /// <summary>Creates a detector; <paramref name="options"/> defaults to <c>new DetectorOptions()</c>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of its range.</exception>
+    public LossAnomalyDetector(DetectorOptions? options = null)
+    {
+        Options = options ?? new DetectorOptions();
+        Options.Validate();
+        _epochs = new EpochTracker(Options);
+        _baseline = new RobustTrendBaseline(Options);
+        _anomalies = new AnomalyLog(Options.MaxAnomaliesKept);
+    }
+
+    /// <summary>The settings in use.</summary>
+    public DetectorOptions Options { get; }
+
+    /// <summary>
+    /// The most recent anomalies (at most <see cref="DetectorOptions.MaxAnomaliesKept"/>) in step order, including
+    /// verdicts reached after their step (confirmed dips, warm-up outliers) and attributions refined by later
+    /// evidence (a period found).
+    /// </summary>
+    public IReadOnlyList<Anomaly> Anomalies => _anomalies;
+
+    /// <summary>Steps observed so far.</summary>
+    public long StepsObserved { get; private set; }
+
+    /// <summary>
+    /// Judges one step, before the optimizer applies it. Returns the anomaly if this step is one, else null.
+    /// A dip on a full batch is only confirmed <see cref="DetectorOptions.DipConfirmationSteps"/> steps later (it
+    /// could be the start of a learning-rate drop): it then appears in <see cref="Anomalies"/> only.
+    /// </summary>
+    public Anomaly? Observe(in StepRecord record)
+    {
+        StepsObserved++;
+        var context = _epochs.Advance(record);
+        if (context.IsPartial) _partialBatches++;
+
+        var nonFiniteGrad = record.GradNorm is { } g && !double.IsFinite(g);
+        if (!double.IsFinite(record.Loss) || nonFiniteGrad)
+        {
+            _nonFinite++;
+            if (_baseline.Ready) _baseline.Skip();
+            var what = !double.IsFinite(record.Loss)
+                ? $"Loss is {Describe(record.Loss)}"
+                : $"Gradient norm is {Describe(record.GradNorm!.Value)}";
+            var cause = context.IsPartial ? AnomalyCause.PartialBatch : AnomalyCause.Other;
+            var where = context.IsPartial ? $" on a partial batch ({BatchText(context)})" : "";
+            return Report(Create(record, context, AnomalyKind.NonFinite, cause, baseline: null, double.PositiveInfinity,
+                LookAlike.None, $"{what}{where}: the step must not reach the weights."));
+        }
+        if (record.Loss <= 0)
+        {
+            _nonPositive++;
+            if (_baseline.Ready) _baseline.Skip();
+            return null;
+        }
+
+        var value = Math.Log(record.Loss);
+        if (!_baseline.Ready)
+        {
+            _warmUp.Add(new WarmUpStep(record, context, value));
+            return _warmUp.Count == Options.WarmUpSteps ? FinishWarmUp(record.Step) : null;
+        }
+        return Judge(record, context, value);
+    }
+
+    private Anomaly? Judge(in StepRecord record, StepContext context, double value)
+    {
+        var prediction = _baseline.Prediction;
+        var sigma = _baseline.Sigma;
+        var ratio = context.SizeRatio;
+        var noise = ratio is { } q ? Math.Sqrt(1 / q) : 1;
+        var residual = value - prediction;
+        var z = residual / (sigma * noise);
+
+        if (ratio is { } sizeRatio) _exponent.Add(sizeRatio, residual, sigma);
+        var onPeriod = _anomalyPeriod.IsOnPeriod(record.Step);
+        var suspect = context.IsPartial || onPeriod;
+        var threshold = suspect ? Options.SuspectThreshold : Options.Threshold;
+        var matchesExponent = ratio is { } r && MatchesExponent(r, residual, sigma * noise);
+        var inAfterEffect = _afterEffectOf is not null && record.Step <= _afterEffectUntil;
+
+        // A pending dip is resolved by the steps after it; a dip among them is part of the same story.
+        var isFollower = _pendingDip is not null;
+        Anomaly? verdict = null;
+        if (z > threshold || (matchesExponent && residual > 0))
+        {
+            verdict = Spike(record, context, prediction, z, onPeriod, inAfterEffect);
+            _baseline.Skip();
+        }
+        else if (z < -threshold || (matchesExponent && residual < 0))
+        {
+            _baseline.Skip();
+            if (suspect)
+                verdict = Report(Create(record, context, AnomalyKind.Dip,
+                    context.IsPartial ? AnomalyCause.PartialBatch : AnomalyCause.Periodic, prediction, z, LookAlike.None,
+                    context.IsPartial
+                        ? $"Dip to {Ratio(value, prediction)} the baseline on a partial batch ({BatchText(context)})."
+                        : $"Dip to {Ratio(value, prediction)} the baseline at the phase of the anomalies that recur every {_anomalyPeriod.Period} steps."));
+            else if (!isFollower)
+                _pendingDip = new PendingDip(record, context, value, prediction, z, Options.DipConfirmationSteps);
+        }
+        else if (inAfterEffect && residual > 0)
+            _baseline.Skip();
+        else
+            _baseline.Update(value);
+
+        if (verdict is not null && verdict.AfterEffectOf is null) NoteRecurring(record.Step);
+        if (isFollower) FollowPendingDip(value, residual);
+        return verdict;
+    }
+
+    private bool MatchesExponent(double sizeRatio, double residual, double noise)
+    {
+        if (!_exponent.IsEstablished) return false;
+        var expected = _exponent.Estimate!.Value.K * Math.Log(sizeRatio);
+        return Math.Abs(expected) >= 2 * noise && residual * expected > 0 && Math.Abs(residual - expected) < Math.Abs(residual);
+    }
+
+    private Anomaly Spike(in StepRecord record, StepContext context, double prediction, double z, bool onPeriod, bool inAfterEffect)
+    {
+        var value = Math.Log(record.Loss);
+        var times = Ratio(value, prediction);
+        if (context.IsPartial)
+        {
+            _afterEffectOf = record.Step;
+            _afterEffectUntil = record.Step + Options.AfterEffectSteps;
+            return Report(Create(record, context, AnomalyKind.Spike, AnomalyCause.PartialBatch, prediction, z, LookAlike.None,
+                $"Spike to {times} the baseline on a partial batch ({BatchText(context)}){ExponentText()}."));
+        }
+        if (inAfterEffect)
+        {
+            var source = _afterEffectOf!.Value;
+            return Report(Create(record, context, AnomalyKind.Spike, AnomalyCause.PartialBatch, prediction, z, LookAlike.None,
+                $"Spike to {times} the baseline {record.Step - source} step(s) after the partial batch at step {source}: " +
+                "the optimizer's momentum is still applying its gradient.") with { AfterEffectOf = source });
+        }
+        if (onPeriod)
+            return Report(Create(record, context, AnomalyKind.Spike, AnomalyCause.Periodic, prediction, z, LookAlike.None,
+                $"Spike to {times} the baseline at the phase of the anomalies that recur every {_anomalyPeriod.Period} steps."));
+        return Report(Create(record, context, AnomalyKind.Spike, AnomalyCause.Other, prediction, z, LookAlike.OneOffDataSpike,
+            $"Spike to {times} the baseline on a full batch, not periodic: a one-off (bad data or an instability)."));
+    }
+
+    private void FollowPendingDip(double value, double residual)
+    {
+        var pending = _pendingDip!;
+        pending.FollowerValues[pending.Followers] = value;
+        pending.FollowerResiduals[pending.Followers] = residual;
+        if (++pending.Followers < pending.FollowerValues.Length) return;
+        _pendingDip = null;
+
+        var persisted = RobustTrendBaseline.Median([.. pending.FollowerResiduals]);
+        var dipResidual = pending.Value - pending.Prediction;
+        if (persisted <= 0.5 * dipResidual)
+        {
+            // Most of the drop stayed: a level shift, not a dip. Re-baseline at the new level.
+            _baseline.Rebase(RobustTrendBaseline.Median([.. pending.FollowerValues]));
+            _levelShiftCount++;
+            // A drop that recurs at the same place every epoch is Adam's sawtooth; a lone one, a learning-rate step.
+            _levelShiftPeriod.Add(pending.Record.Step);
+            var previous = _levelShifts.Count > 0 ? _levelShifts[^1] : null;
+            var oneEpochLater = previous is not null && pending.Context.Position is { } position && previous.Position == position
+                && _epochs.StepsPerEpoch is { } perEpoch && pending.Record.Step - previous.Step == perEpoch;
+            if (oneEpochLater) _levelShifts[^1] = previous! with { LookAlike = LookAlike.AdamSawtooth };
+            var sawtooth = oneEpochLater || _levelShiftPeriod.IsOnPeriod(pending.Record.Step);
+            if (_levelShifts.Count == LevelShiftsKept) _levelShifts.RemoveAt(0);
+            _levelShifts.Add(new LevelShift(pending.Record.Step, pending.Context.Position, Math.Exp(persisted),
+                sawtooth ? LookAlike.AdamSawtooth : LookAlike.LearningRateDrop));
+            if (_levelShiftPeriod.Period is not null)
+                for (var i = 0; i < _levelShifts.Count; i++)
+                    if (_levelShiftPeriod.IsOnPeriod(_levelShifts[i].Step))
+                        _levelShifts[i] = _levelShifts[i] with { LookAlike = LookAlike.AdamSawtooth };
+            return;
+        }
+        var dip = Create(pending.Record, pending.Context, AnomalyKind.Dip, AnomalyCause.Other, pending.Prediction, pending.Z,
+            LookAlike.None, $"Dip to {Ratio(pending.Value, pending.Prediction)} the baseline on a full batch; the loss came back, so it is not a level shift.")
+            with { Retrospective = true };
+        Report(dip);
+        NoteRecurring(pending.Record.Step);
+    }
+
+    private Anomaly? FinishWarmUp(long currentStep)
+    {
+        Span<double> values = stackalloc double[_warmUp.Count];
+        for (var i = 0; i < _warmUp.Count; i++) values[i] = _warmUp[i].Value;
+        var fitted = _baseline.Initialise(values);
+        var sigma = _baseline.Sigma;
+        Anomaly? current = null;
+        for (var i = 0; i < _warmUp.Count; i++)
+        {
+            var (record, context, value) = _warmUp[i];
+            var residual = value - fitted[i];
+            var ratio = context.SizeRatio;
+            if (ratio is { } q) _exponent.Add(q, residual, sigma);
+            var z = residual / (sigma * (ratio is { } r ? Math.Sqrt(1 / r) : 1));
+            var threshold = context.IsPartial ? Options.SuspectThreshold : Options.Threshold;
+            if (Math.Abs(z) <= threshold) continue;
+            var kind = z > 0 ? AnomalyKind.Spike : AnomalyKind.Dip;
+            var cause = context.IsPartial ? AnomalyCause.PartialBatch : AnomalyCause.Other;
+            var lookAlike = cause == AnomalyCause.Other && kind == AnomalyKind.Spike ? LookAlike.OneOffDataSpike : LookAlike.None;
+            var anomaly = Create(record, context, kind, cause, fitted[i], z, lookAlike,
+                $"{(kind == AnomalyKind.Spike ? "Spike" : "Dip")} to {Ratio(value, fitted[i])} the warm-up trend" +
+                (context.IsPartial ? $" on a partial batch ({BatchText(context)})." : " on a full batch."))
+                with { Retrospective = record.Step != currentStep };
+            Report(anomaly);
+            NoteRecurring(record.Step);
+            if (record.Step == currentStep) current = anomaly;
+        }
+        _warmUp.Clear();
+        return current;
+    }
+
+    /// <summary>Feeds the period search; when a period is found, earlier one-off anomalies at its phase are re-attributed.</summary>
+    private void NoteRecurring(long step)
+    {
+        if (!_anomalyPeriod.Add(step)) return;
+        for (var i = 0; i < _anomalies.Count; i++)
+        {
+            var a = _anomalies[i];
+            if (a.Cause != AnomalyCause.Other || a.Kind == AnomalyKind.NonFinite || !_anomalyPeriod.IsOnPeriod(a.Step)) continue;
+            _anomalies[i] = a with
+            {
+                Cause = AnomalyCause.Periodic,
+                LookAlike = LookAlike.None,
+                Explanation = $"{a.Kind} at the phase of the anomalies that recur every {_anomalyPeriod.Period} steps (re-attributed once the period was found).",
+            };
+            _otherAnomalies--;
+            _periodicAnomalies++;
+        }
+    }
+
+    private Anomaly Report(Anomaly anomaly)
+    {
+        _anomalies.Add(anomaly);
+        _anomalyCount++;
+        switch (anomaly.Cause)
+        {
+            case AnomalyCause.PartialBatch:
+                _partialBatchAnomalies++;
+                if (anomaly.AfterEffectOf is not null) _afterEffects++;
+                break;
+            case AnomalyCause.Periodic: _periodicAnomalies++; break;
+            // Non-finite steps are counted on their own (NonFiniteSteps), not as one-off anomalies.
+            default: if (anomaly.Kind != AnomalyKind.NonFinite) _otherAnomalies++; break;
+        }
+        return anomaly;
+    }
+
+    /// <summary>The diagnosis so far: cheap (no pass over the history), so it can be called every few steps.</summary>
+    public Diagnosis Diagnose()
+    {
+        var estimate = _exponent.Estimate;
+        var facts = new DiagnosisFacts(
+            StepsObserved,
+            _epochs.StepsPerEpoch,
+            _anomalyPeriod.Period is { } p && p <= int.MaxValue ? (int)p : null,
+            _anomalyPeriod.Support,
+            PeriodicPosition(),
+            _epochs.NominalBatchSize,
+            estimate?.K,
+            estimate?.StandardError,
+            _partialBatches,
+            _anomalyCount,
+            _partialBatchAnomalies,
+            _afterEffects,
+            _periodicAnomalies,
+            _otherAnomalies,
+            _nonFinite,
+            _nonPositive,
+            _levelShifts.Count(s => s.LookAlike == LookAlike.LearningRateDrop),
+            _levelShifts.Count(s => s.LookAlike == LookAlike.AdamSawtooth),
+            Options.DropLast);
+        return DiagnosisWriter.Write(facts) with { LevelShifts = _levelShifts.ToArray(), LevelShiftCount = _levelShiftCount };
+    }
+
+    private int? PeriodicPosition()
+    {
+        if (_anomalyPeriod.Phase is not { } phase) return null;
+        for (var i = _anomalies.Count - 1; i >= 0; i--)
+            if (_anomalies[i].Step == phase) return _anomalies[i].Position;
+        return null;
+    }
+
+    private static Anomaly Create(in StepRecord record, StepContext context, AnomalyKind kind, AnomalyCause cause,
+        double? baseline, double score, LookAlike lookAlike, string explanation) =>
+        new(record.Step, context.Epoch, context.Position, record.BatchSize, kind, cause,
+            double.IsFinite(record.Loss) ? record.Loss : null,
+            baseline is { } b ? Math.Exp(b) : null,
+            score, lookAlike, explanation);
+
+    private string ExponentText() =>
+        _exponent.Estimate is { } e && _exponent.Count >= 2
+            ? string.Create(CultureInfo.InvariantCulture, $"; pooled over {_exponent.Count} partial batches, loss ∝ b^{e.K:0.0#}")
+            : "";
+
+    private static string BatchText(StepContext c) => $"{c.BatchSize} of {c.NominalBatchSize}";
+
+    private static string Ratio(double value, double baseline) =>
+        string.Create(CultureInfo.InvariantCulture, $"{Math.Exp(value - baseline):0.0#}×");
+
+    private static string Describe(double value) =>
+        double.IsNaN(value) ? "NaN" : value > 0 ? "+infinity" : "-infinity";
+
+    private readonly record struct WarmUpStep(StepRecord Record, StepContext Context, double Value);
+
+    private sealed class PendingDip(StepRecord record, StepContext context, double value, double prediction, double z, int followers)
+    {
+        public StepRecord Record { get; } = record;
+        public StepContext Context { get; } = context;
+        public double Value { get; } = value;
+        public double Prediction { get; } = prediction;
+        public double Z { get; } = z;
+        public double[] FollowerValues { get; } = new double[followers];
+        public double[] FollowerResiduals { get; } = new double[followers];
+        public int Followers { get; set; }
+    }
+}

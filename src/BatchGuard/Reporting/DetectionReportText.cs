@@ -1,0 +1,49 @@
+using System.Globalization;
+using BatchGuard.Detection;
+
+namespace BatchGuard.Reporting;
+
+/// <summary>Writes a <see cref="DetectionReport"/> for a person: a headline, the anomalies (the first ones), the diagnosis.</summary>
+public static class DetectionReportText
+{
+    /// <summary>Anomalies listed before "… and N more".</summary>
+    public const int AnomaliesListed = 20;
+
+    /// <summary>The report as text (several lines, ending with a newline).</summary>
+    public static string Write(DetectionReport report)
+    {
+        using var writer = new StringWriter(CultureInfo.InvariantCulture);
+        Write(writer, report);
+        return writer.ToString();
+    }
+
+    /// <summary>Writes the report as text to <paramref name="writer"/>.</summary>
+    public static void Write(TextWriter writer, DetectionReport report)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(report);
+        var d = report.Diagnosis;
+        var title = report.Source ?? "run";
+        writer.WriteLine(Invariant($"{title}: {report.Steps} steps, {d.AnomalyCount} anomalies ({d.PartialBatchAnomalies} partial-batch, {d.PeriodicAnomalies} periodic, {d.OtherAnomalies} other)"));
+        foreach (var a in report.Anomalies.Take(AnomaliesListed))
+        {
+            var where = a.Epoch is { } e ? Invariant($" epoch {e}") : "";
+            if (a.Position is { } p) where += Invariant($" position {p}");
+            if (a.BatchSize is { } b) where += Invariant($" batch {b}");
+            var loss = a.Loss is { } l ? Invariant($" loss {l:G4}") : "";
+            var baseline = a.Baseline is { } bl ? Invariant($" (baseline {bl:G4})") : "";
+            writer.WriteLine(Invariant($"  step {a.Step}: {ReportNames.Of(a.Kind)}, {ReportNames.Of(a.Cause)}{loss}{baseline}{where}. {a.Explanation}"));
+        }
+        if (report.Anomalies.Count > AnomaliesListed)
+            writer.WriteLine(Invariant($"  … and {d.AnomalyCount - AnomaliesListed} more"));
+        var facts = new List<string>();
+        if (d.Period is { } period) facts.Add(Invariant($"period {period} steps"));
+        if (d.NominalBatchSize is { } nominal) facts.Add(Invariant($"nominal batch {nominal}"));
+        if (d.BatchSizeExponent is { } k)
+            facts.Add(Invariant($"k = {k:0.00}") + (d.BatchSizeExponentError is { } se && double.IsFinite(se) ? Invariant($" ± {se:0.00}") : ""));
+        if (facts.Count > 0) writer.WriteLine($"  {string.Join("; ", facts)}");
+        writer.WriteLine($"  diagnosis: {d.Summary}");
+    }
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}
