@@ -27,6 +27,9 @@ public sealed record GuardOptions
     /// <summary>With <see cref="GuardPolicy.Repair"/>: partial batches the detector must have seen before its exponent k is used.</summary>
     public int RepairAfterPartialBatches { get; init; } = 2;
 
+    /// <summary>With <see cref="GuardPolicy.Repair"/>: the largest standard error of the measured k at which it is used.</summary>
+    public double RepairMaxExponentError { get; init; } = 0.2;
+
     /// <summary>Host or device decisions; <see cref="GuardExecution.Auto"/> picks the cheaper one for the parameters' device.</summary>
     public GuardExecution Execution { get; init; } = GuardExecution.Auto;
 
@@ -58,6 +61,7 @@ public sealed record GuardOptions
         if (MaxGradNorm is double m && !(m > 0 && double.IsFinite(m))) throw new ArgumentOutOfRangeException(nameof(MaxGradNorm), m, "GuardOptions.MaxGradNorm must be a positive finite number.");
         if (ReadbackInterval < 1) throw new ArgumentOutOfRangeException(nameof(ReadbackInterval), ReadbackInterval, "GuardOptions.ReadbackInterval must be at least 1.");
         if (RepairAfterPartialBatches < 1) throw new ArgumentOutOfRangeException(nameof(RepairAfterPartialBatches), RepairAfterPartialBatches, "GuardOptions.RepairAfterPartialBatches must be at least 1.");
+        if (!(RepairMaxExponentError > 0)) throw new ArgumentOutOfRangeException(nameof(RepairMaxExponentError), RepairMaxExponentError, "GuardOptions.RepairMaxExponentError must be positive.");
         AdaptiveClip?.Validate();
     }
 }

@@ -1,6 +1,7 @@
 using BatchGuard.Detection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using BatchGuard.Reporting;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -24,7 +25,8 @@ public sealed class TrainingGuard : IDisposable
     private readonly Parameter[] _parameters;
     private readonly optim.Optimizer? _optimizer;
     private readonly ILogger _logger;
-    private readonly EpochTracker _epochs;
+    private readonly EpochTracker _epochs; // the detector's own: guard results and anomalies agree on epoch and position
+    private int? _markedEpoch;
     private readonly HostClipState _hostClip;
     private readonly bool _clip;
     private DeviceClipState? _deviceClip;
@@ -51,15 +53,16 @@ public sealed class TrainingGuard : IDisposable
         if (_parameters.Length == 0) throw new ArgumentException("TrainingGuard needs at least one parameter; pass model.parameters().", nameof(parameters));
         _optimizer = optimizer;
         _logger = logger ?? NullLogger.Instance;
-        _epochs = new EpochTracker(Options.NominalBatchSize, Options.StepsPerEpoch, Options.DropLast);
         _clip = Options.Policy.HasFlag(GuardPolicy.Clip);
         _hostClip = new HostClipState(_clip ? Options.MaxGradNorm : null, _clip ? Options.AdaptiveClip : null);
-        Detector = new LossAnomalyDetector((Options.Detector ?? new DetectorOptions()) with
+        var detectorOptions = (Options.Detector ?? new DetectorOptions()) with
         {
             NominalBatchSize = Options.NominalBatchSize,
             StepsPerEpoch = Options.StepsPerEpoch,
             DropLast = Options.DropLast,
-        });
+        };
+        Detector = new LossAnomalyDetector(detectorOptions);
+        _epochs = new EpochTracker(detectorOptions);
     }
 
     /// <summary>Raised for every anomaly (spike, dip, non-finite), after it is logged. A throwing handler is logged and ignored.</summary>
@@ -114,7 +117,7 @@ public sealed class TrainingGuard : IDisposable
     public double LossScaleFor(long batchSize)
     {
         if (RepairExponent is not double k || batchSize <= 0 || batchSize > int.MaxValue) return 1;
-        if (!_epochs.IsPartial((int)batchSize) || _epochs.NominalBatchSize is not int nominal) return 1;
+        if (_epochs.NominalBatchSize is not int nominal || batchSize >= nominal) return 1;
         double scale = Math.Pow((double)nominal / batchSize, k);
         return double.IsFinite(scale) && scale > 0 ? scale : 1;
     }
@@ -131,8 +134,8 @@ public sealed class TrainingGuard : IDisposable
         ArgumentNullException.ThrowIfNull(loss);
         ObjectDisposedException.ThrowIf(_disposed, this);
         int batch = batchSize is > 0 and <= int.MaxValue ? (int)batchSize : 0;
-        var (epoch, position) = _epochs.Advance(batch);
-        var context = new StepContext(_step++, epoch, position, batch, lossScale);
+        var place = _epochs.Advance(new StepRecord(_step, 0, batch, _markedEpoch));
+        var context = new StepContext(_step++, place.Epoch, place.Position, _markedEpoch, batch, place.IsPartial, lossScale);
 
         using var scope = NewDisposeScope();
         var grads = new List<Tensor>(_parameters.Length);
@@ -150,8 +153,11 @@ public sealed class TrainingGuard : IDisposable
         return _onDevice.Value ? DeviceStep(context, loss, grads, device) : HostStep(context, loss, grads, device);
     }
 
-    /// <summary>Marks the start of a new epoch (for loops the guard cannot infer epochs from).</summary>
-    public void BeginEpoch() => _epochs.BeginEpoch();
+    /// <summary>
+    /// Marks the start of an epoch, for loops whose epochs cannot be inferred (drop_last without a step count).
+    /// Once called, the guard counts epochs by these marks only.
+    /// </summary>
+    public void BeginEpoch() => _markedEpoch = _markedEpoch is int e ? e + 1 : _step == 0 ? 0 : 1;
 
     /// <summary>Device path: reads back and reports the pending steps now. No effect on the host path.</summary>
     public void Flush() => Readback();
@@ -160,17 +166,17 @@ public sealed class TrainingGuard : IDisposable
     public GuardReport Report()
     {
         Readback();
-        Diagnosis diagnosis;
+        DetectionReport detection;
         try
         {
-            diagnosis = Detector.Diagnose();
+            detection = DetectionReport.From(Detector);
         }
         catch (Exception e)
         {
             GuardLog.GuardFailed(_logger, e, "diagnosing the run", _step);
-            diagnosis = new Diagnosis(null, null, "The detector could not diagnose this run (see the log).");
+            detection = new DetectionReport(null, _step, Array.Empty<Anomaly>(), new Diagnosis(null, null, "The detector could not diagnose this run (see the log)."));
         }
-        var report = new GuardReport(_step, _anomalous, _skipped, _nonFinite, _clipped, _repaired, RepairExponent, diagnosis, _events.ToArray());
+        var report = new GuardReport(detection, _anomalous, _skipped, _nonFinite, _clipped, _repaired, RepairExponent, _events.ToArray());
         GuardLog.RunSummary(_logger, report.Summary);
         return report;
     }
@@ -242,7 +248,7 @@ public sealed class TrainingGuard : IDisposable
         Anomaly? anomaly = null;
         try
         {
-            anomaly = Detector.Observe(new StepRecord(context.Step, loss, context.BatchSize > 0 ? context.BatchSize : null, context.Epoch, norm));
+            anomaly = Detector.Observe(new StepRecord(context.Step, loss, context.BatchSize, context.MarkedEpoch, norm));
         }
         catch (Exception e)
         {
@@ -272,7 +278,7 @@ public sealed class TrainingGuard : IDisposable
         if (!finite) _nonFinite++;
         if ((action & GuardAction.Clipped) != 0) _clipped++;
         if ((action & GuardAction.Repaired) != 0) _repaired++;
-        if (finite && _epochs.IsPartial(context.BatchSize)) LearnExponent(context.Step);
+        if (finite && context.IsPartial && context.BatchSize > 0) LearnExponent(context.Step);
 
         var result = new GuardStepResult(context.Step, context.Epoch, context.Position, context.BatchSize, loss, norm,
             (action & GuardAction.Skipped) != 0 ? 0 : factor, context.LossScale, action, anomaly);
@@ -315,7 +321,9 @@ public sealed class TrainingGuard : IDisposable
         if (!Options.Policy.HasFlag(GuardPolicy.Repair) || _partialBatchesSeen < Options.RepairAfterPartialBatches) return;
         try
         {
-            if (Detector.Diagnose().BatchSizeExponent is not double k || !double.IsFinite(k)) return;
+            var diagnosis = Detector.Diagnose();
+            if (diagnosis.BatchSizeExponent is not double k || !double.IsFinite(k)) return;
+            if (diagnosis.BatchSizeExponentError is not double error || !(error <= Options.RepairMaxExponentError)) return;
             bool first = RepairExponent is null;
             RepairExponent = k;
             if (first && _epochs.NominalBatchSize is int nominal) GuardLog.RepairEnabled(_logger, k, _partialBatchesSeen, step + 1, nominal);
@@ -347,5 +355,5 @@ public sealed class TrainingGuard : IDisposable
         }
     }
 
-    private readonly record struct StepContext(long Step, int? Epoch, int? Position, int BatchSize, double LossScale);
+    private readonly record struct StepContext(long Step, int? Epoch, int? Position, int? MarkedEpoch, int BatchSize, bool IsPartial, double LossScale);
 }

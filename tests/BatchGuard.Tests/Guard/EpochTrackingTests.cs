@@ -42,10 +42,23 @@ public sealed class EpochTrackingTests
     }
 
     [Fact]
-    public void With_drop_last_and_no_step_count_the_epoch_is_reported_unknown_not_guessed()
+    public void Marked_epochs_place_steps_when_nothing_can_be_inferred()
     {
-        var results = Train(new GuardOptions { DropLast = true }, samples: 32, batchSize: 8, epochs: 2);
+        using var data = new TinyRegression(32);
+        using var optimizer = optim.SGD(data.Model.parameters(), 0.01);
+        using var guard = new TrainingGuard(data.Model.parameters(), optimizer, new GuardOptions { DropLast = true });
+        var results = new List<GuardStepResult>();
+        for (int epoch = 0; epoch < 2; epoch++)
+        {
+            guard.BeginEpoch();
+            foreach (var (x, y) in data.Batches(8))
+            {
+                using var scope = NewDisposeScope();
+                results.Add(guard.Step(data.MeanLoss(x, y), x.shape[0]));
+            }
+        }
 
-        Assert.All(results, r => Assert.Null(r.Epoch));
+        Assert.Equal(new int?[] { 0, 0, 0, 0, 1, 1, 1, 1 }, results.Select(r => r.Epoch));
+        Assert.Equal(new int?[] { 0, 1, 2, 3, 0, 1, 2, 3 }, results.Select(r => r.Position));
     }
 }

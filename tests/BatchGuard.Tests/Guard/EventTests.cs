@@ -63,7 +63,7 @@ public sealed class EventTests
     }
 
     [Fact]
-    public void The_report_serialises_to_json_with_the_shared_field_names()
+    public void The_report_serialises_to_json_around_the_detectors_shared_report()
     {
         using var data = new TinyRegression(16);
         using var optimizer = optim.SGD(data.Model.parameters(), 0.05);
@@ -73,11 +73,14 @@ public sealed class EventTests
         var report = guard.Report();
         using var json = System.Text.Json.JsonDocument.Parse(report.ToJson());
 
-        Assert.Equal(1, json.RootElement.GetProperty("steps").GetInt64());
-        var anomaly = Assert.Single(json.RootElement.GetProperty("anomalies").EnumerateArray());
+        var detection = json.RootElement.GetProperty("detection");
+        Assert.Equal(1, detection.GetProperty("steps").GetInt64());
+        var anomaly = Assert.Single(detection.GetProperty("anomalies").EnumerateArray());
         Assert.Equal("non-finite", anomaly.GetProperty("kind").GetString());
         Assert.Equal(System.Text.Json.JsonValueKind.Null, anomaly.GetProperty("loss").ValueKind);
-        Assert.True(json.RootElement.TryGetProperty("diagnosis", out var diagnosis) && diagnosis.TryGetProperty("batch_size_exponent", out _));
+        Assert.True(detection.GetProperty("diagnosis").TryGetProperty("batch_size_exponent", out _));
+        Assert.Equal(1, json.RootElement.GetProperty("guard").GetProperty("skipped_steps").GetInt64());
+        Assert.Equal(report.Summary, json.RootElement.GetProperty("summary").GetString());
         Assert.Contains("1 skipped (1 non-finite)", report.Summary);
     }
 }
