@@ -36,7 +36,7 @@ public sealed record Diagnosis(int? Period, double? BatchSizeExponent, string Su
     /// <summary>Anomalies attributed to partial batches, their momentum after-effects included.</summary>
     public long PartialBatchAnomalies { get; init; }
 
-    /// <summary>Of <see cref="PartialBatchAnomalies"/>, the momentum after-effects.</summary>
+    /// <summary>Momentum after-effects: spikes right after another spike, grouped with it (and counted under its cause).</summary>
     public long AfterEffectAnomalies { get; init; }
 
     /// <summary>Anomalies attributed to a periodic cause without batch-size information.</summary>

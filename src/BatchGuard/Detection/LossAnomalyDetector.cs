@@ -27,6 +27,7 @@ namespace BatchGuard.Detection;
 public sealed class LossAnomalyDetector
 {
     private const int LevelShiftsKept = 256;
+    private const double WarmUpCaution = 1.5;
 
     private readonly EpochTracker _epochs;
     private readonly RobustTrendBaseline _baseline;
@@ -40,6 +41,7 @@ public sealed class LossAnomalyDetector
     private PendingDip? _pendingDip;
     private long? _afterEffectOf;
     private long _afterEffectUntil;
+    private AnomalyCause _afterEffectCause;
 
     private long _anomalyCount, _partialBatchAnomalies, _afterEffects, _periodicAnomalies, _otherAnomalies;
     private long _nonFinite, _nonPositive, _partialBatches, _levelShiftCount;
@@ -165,25 +167,29 @@ public sealed class LossAnomalyDetector
     {
         var value = Math.Log(record.Loss);
         var times = Ratio(value, prediction);
-        if (context.IsPartial)
+        if (inAfterEffect && !context.IsPartial)
         {
-            _afterEffectOf = record.Step;
-            _afterEffectUntil = record.Step + Options.AfterEffectSteps;
-            return Report(Create(record, context, AnomalyKind.Spike, AnomalyCause.PartialBatch, prediction, z, LookAlike.None,
-                $"Spike to {times} the baseline on a partial batch ({BatchText(context)}){ExponentText()}."));
-        }
-        if (inAfterEffect)
-        {
+            // The bad gradient of the spike that opened the window is still in the optimizer's momentum: same episode.
             var source = _afterEffectOf!.Value;
-            return Report(Create(record, context, AnomalyKind.Spike, AnomalyCause.PartialBatch, prediction, z, LookAlike.None,
-                $"Spike to {times} the baseline {record.Step - source} step(s) after the partial batch at step {source}: " +
+            var what = _afterEffectCause == AnomalyCause.PartialBatch ? "the partial batch" : "the spike";
+            return Report(Create(record, context, AnomalyKind.Spike, _afterEffectCause, prediction, z, LookAlike.None,
+                $"Spike to {times} the baseline {record.Step - source} step(s) after {what} at step {source}: " +
                 "the optimizer's momentum is still applying its gradient.") with { AfterEffectOf = source });
         }
-        if (onPeriod)
-            return Report(Create(record, context, AnomalyKind.Spike, AnomalyCause.Periodic, prediction, z, LookAlike.None,
-                $"Spike to {times} the baseline at the phase of the anomalies that recur every {_anomalyPeriod.Period} steps."));
-        return Report(Create(record, context, AnomalyKind.Spike, AnomalyCause.Other, prediction, z, LookAlike.OneOffDataSpike,
-            $"Spike to {times} the baseline on a full batch, not periodic: a one-off (bad data or an instability)."));
+        Anomaly anomaly;
+        if (context.IsPartial)
+            anomaly = Create(record, context, AnomalyKind.Spike, AnomalyCause.PartialBatch, prediction, z, LookAlike.None,
+                $"Spike to {times} the baseline on a partial batch ({BatchText(context)}){ExponentText()}.");
+        else if (onPeriod)
+            anomaly = Create(record, context, AnomalyKind.Spike, AnomalyCause.Periodic, prediction, z, LookAlike.None,
+                $"Spike to {times} the baseline at the phase of the anomalies that recur every {_anomalyPeriod.Period} steps.");
+        else
+            anomaly = Create(record, context, AnomalyKind.Spike, AnomalyCause.Other, prediction, z, LookAlike.OneOffDataSpike,
+                $"Spike to {times} the baseline on a full batch, not periodic: a one-off (bad data or an instability).");
+        _afterEffectOf = record.Step;
+        _afterEffectUntil = record.Step + Options.AfterEffectSteps;
+        _afterEffectCause = anomaly.Cause;
+        return Report(anomaly);
     }
 
     private void FollowPendingDip(double value, double residual)
@@ -238,7 +244,9 @@ public sealed class LossAnomalyDetector
             var ratio = context.SizeRatio;
             if (ratio is { } q) _exponent.Add(q, residual, sigma);
             var z = residual / (sigma * (ratio is { } r ? Math.Sqrt(1 / r) : 1));
-            var threshold = context.IsPartial ? Options.SuspectThreshold : Options.Threshold;
+            // The warm-up's noise scale comes from a handful of steps on the steepest part of the curve: judge its
+            // steps more cautiously than later ones.
+            var threshold = WarmUpCaution * (context.IsPartial ? Options.SuspectThreshold : Options.Threshold);
             if (Math.Abs(z) <= threshold) continue;
             var kind = z > 0 ? AnomalyKind.Spike : AnomalyKind.Dip;
             var cause = context.IsPartial ? AnomalyCause.PartialBatch : AnomalyCause.Other;
@@ -271,6 +279,15 @@ public sealed class LossAnomalyDetector
             };
             _otherAnomalies--;
             _periodicAnomalies++;
+            // Its momentum after-effects follow it.
+            for (var j = i + 1; j < _anomalies.Count && _anomalies[j].Step <= a.Step + Options.AfterEffectSteps; j++)
+                if (_anomalies[j].AfterEffectOf == a.Step && _anomalies[j].Cause == AnomalyCause.Other)
+                {
+                    _anomalies[j] = _anomalies[j] with { Cause = AnomalyCause.Periodic };
+                    _otherAnomalies--;
+                    _periodicAnomalies++;
+                }
+            if (_afterEffectOf == a.Step) _afterEffectCause = AnomalyCause.Periodic;
         }
     }
 
@@ -278,12 +295,10 @@ public sealed class LossAnomalyDetector
     {
         _anomalies.Add(anomaly);
         _anomalyCount++;
+        if (anomaly.AfterEffectOf is not null) _afterEffects++;
         switch (anomaly.Cause)
         {
-            case AnomalyCause.PartialBatch:
-                _partialBatchAnomalies++;
-                if (anomaly.AfterEffectOf is not null) _afterEffects++;
-                break;
+            case AnomalyCause.PartialBatch: _partialBatchAnomalies++; break;
             case AnomalyCause.Periodic: _periodicAnomalies++; break;
             // Non-finite steps are counted on their own (NonFiniteSteps), not as one-off anomalies.
             default: if (anomaly.Kind != AnomalyKind.NonFinite) _otherAnomalies++; break;
