@@ -34,6 +34,11 @@ public class GuardOverheadBenchmarks
     private TrainingGuard _guard = null!, _deviceGuard = null!;
     private Tensor _x = null!, _y = null!;
 
+    // Components on gradients left in place by one backward: what each side does between backward and step.
+    private Sequential _componentModel = null!;
+    private TrainingGuard _componentGuard = null!;
+    private Tensor _componentLoss = null!;
+
     /// <summary>small: 32-64-1 (2.2k parameters); 1M: 512-1024-512-1 (1.05M parameters).</summary>
     [Params("small", "1M")]
     public string Model { get; set; } = "small";
@@ -53,6 +58,14 @@ public class GuardOverheadBenchmarks
         var options = new GuardOptions { Policy = GuardPolicy.Clip | GuardPolicy.Skip, MaxGradNorm = MaxNorm, NominalBatchSize = BatchSize };
         _guard = new TrainingGuard(_guardedModel.parameters(), _guardedOptimizer, options with { Execution = GuardExecution.Host });
         _deviceGuard = new TrainingGuard(_deviceModel.parameters(), _deviceOptimizer, options with { Execution = GuardExecution.Device });
+
+        (_componentModel, _) = Create(widths);
+        using (var loss = nn.functional.mse_loss(_componentModel.forward(_x), _y))
+        {
+            loss.backward();
+            _componentLoss = loss.detach().clone();
+        }
+        _componentGuard = new TrainingGuard(_componentModel.parameters(), null, options with { Execution = GuardExecution.Host });
     }
 
     private static (Sequential, optim.Optimizer) Create(int[] widths)
@@ -94,11 +107,18 @@ public class GuardOverheadBenchmarks
         return _deviceGuard.Step(loss, BatchSize).Action;
     }
 
+    [Benchmark(Description = "component: clip_grad_norm_ alone")]
+    public double ClipGradNormOnly() => nn.utils.clip_grad_norm_(_componentModel.parameters(), MaxNorm);
+
+    [Benchmark(Description = "component: guard.AfterBackward alone")]
+    public GuardAction AfterBackwardOnly() => _componentGuard.AfterBackward(_componentLoss, BatchSize).Action;
+
     [GlobalCleanup]
     public void Cleanup()
     {
         _guard.Dispose();
         _deviceGuard.Dispose();
-        foreach (var d in new IDisposable[] { _plainModel, _guardedModel, _deviceModel, _plainOptimizer, _guardedOptimizer, _deviceOptimizer, _x, _y }) d.Dispose();
+        _componentGuard.Dispose();
+        foreach (var d in new IDisposable[] { _componentModel, _componentLoss, _plainModel, _guardedModel, _deviceModel, _plainOptimizer, _guardedOptimizer, _deviceOptimizer, _x, _y }) d.Dispose();
     }
 }
