@@ -21,7 +21,8 @@ public static class EpochSpikesApp
                          $"SGD momentum 0.9, {settings.Epochs} epochs, on CPU.");
         var runs = new List<RunResult>
         {
-            Training.Buggy(data, settings),
+            Training.Diagnosed(Training.Buggy(data, settings)),
+            Training.Guarded(data, settings),
             Training.DropLast(data, settings),
             Training.Fixed(data, settings),
         };

@@ -1,4 +1,6 @@
 using BatchGuard.Data;
+using BatchGuard.Detection;
+using BatchGuard.Guard;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -51,6 +53,51 @@ internal static class Training
             }
         }
         return Finish("buggy", "buggy loss, short final batch", model, data, log);
+    }
+
+    /// <summary>
+    /// Configuration 2: the buggy loop, unchanged but for one line — BatchGuard's guard runs backward, step and the
+    /// repair: once it has measured k in loss ∝ b^k from the run itself, it rescales each short batch's loss by (B/b)^k.
+    /// </summary>
+    public static RunResult Guarded(MatchingTask.Data data, Settings settings)
+    {
+        using var dataset = torch.utils.data.TensorDataset(data.Inputs, data.Objectness, data.Boxes);
+        using var loader = torch.utils.data.DataLoader(dataset, MatchingTask.BatchSize, shuffler: new EpochShuffler(dataset.Count, settings.Seed), disposeDataset: false);
+        var model = MatchingTask.CreateModel(settings.Seed);
+        using var optimizer = torch.optim.SGD(model.parameters(), settings.BuggyLearningRate, momentum: 0.9);
+        using var guard = new TrainingGuard(model.parameters(), optimizer, GuardOptions.From(loader) with { Policy = GuardPolicy.Repair });
+
+        var log = new List<StepLog>();
+        for (int epoch = 0; epoch < settings.Epochs; epoch++)
+        {
+            foreach (var batch in loader)
+            {
+                using var scope = NewDisposeScope();
+                var loss = BuggyLoss(model.forward(batch[0]), batch[1], batch[2]);
+                var result = guard.Step(loss, batchSize: batch[0].shape[0]);
+                log.Add(new StepLog(log.Count, epoch, result.BatchSize, result.EffectiveLoss ?? double.NaN, result.GradNorm ?? double.NaN));
+            }
+        }
+        var report = guard.Report();
+        return Finish("guarded", "buggy loss under TrainingGuard (Repair)", model, data, log,
+            skipped: (int)report.SkippedSteps, rescaled: (int)report.RepairedSteps,
+            anomalies: report.Events.Select(e => e.Step).ToList(), diagnosis: report.Summary);
+    }
+
+    /// <summary>
+    /// Diagnoses a finished run's log after the fact with the detector the guard uses (what <c>batchguard analyze</c>
+    /// does with the CSV log).
+    /// </summary>
+    public static RunResult Diagnosed(RunResult run)
+    {
+        var detector = new LossAnomalyDetector(new DetectorOptions { NominalBatchSize = MatchingTask.BatchSize });
+        foreach (var s in run.Steps)
+            detector.Observe(new StepRecord(s.Step, s.Loss, s.BatchSize, s.Epoch, s.GradNorm));
+        return run with
+        {
+            AnomalySteps = detector.Anomalies.Select(a => a.Step).ToList(),
+            Diagnosis = detector.Diagnose().Summary,
+        };
     }
 
     /// <summary>Configuration 3: the same buggy loss, but the loader drops the short final batch.</summary>
