@@ -1,0 +1,222 @@
+using BatchGuard.Analyzers.Tests.Infrastructure;
+using Microsoft.CodeAnalysis.Testing;
+using VerifyBG0009 = BatchGuard.Analyzers.Tests.Infrastructure.Verify<BatchGuard.Analyzers.DataLoaderOrderAnalyzer>;
+
+namespace BatchGuard.Analyzers.Tests.DataOrder;
+
+/// <summary>BG0009: a seeded shuffle that serves more than one epoch repeats the same order every epoch.</summary>
+public sealed class BG0009Tests
+{
+    private static string Trainer(string members) => TestReferences.Usings + """
+        class Trainer
+        {
+            static Tensor x = randn(100, 4), y = randn(100, 1);
+            static torch.utils.data.IterableDataset data = torch.utils.data.TensorDataset(x, y);
+            static void Step(IList<Tensor> batch) { }
+
+        """ + members + """
+
+        }
+        """;
+
+    [Fact]
+    public async Task Seeded_loader_enumerated_in_an_epoch_loop_is_flagged_at_the_seed()
+    {
+        await VerifyBG0009.Diagnostics(Trainer("""
+                void Train()
+                {
+                    var loader = torch.utils.data.DataLoader(data, 32, shuffle: true, {|BG0009:seed: 3|});
+                    for (int epoch = 0; epoch < 10; epoch++)
+                    {
+                        foreach (var batch in loader) Step(batch);
+                    }
+                }
+            """));
+    }
+
+    [Fact]
+    public async Task Message_names_the_loader_and_the_seed()
+    {
+        await VerifyBG0009.Diagnostics(Trainer("""
+                void Train(int epochs)
+                {
+                    using var trainLoader = torch.utils.data.DataLoader(data, 32, shuffle: true, {|#0:seed: 1234|});
+                    while (epochs-- > 0)
+                        foreach (var batch in trainLoader) Step(batch);
+                }
+            """),
+            VerifyBG0009.Diagnostic("BG0009").WithLocation(0).WithArguments("trainLoader", "1234"));
+    }
+
+    [Fact]
+    public async Task Seeded_loader_enumerated_twice_is_flagged()
+    {
+        await VerifyBG0009.Diagnostics(Trainer("""
+                void Train()
+                {
+                    var loader = torch.utils.data.DataLoader(data, 32, shuffle: true, {|BG0009:seed: 3|});
+                    foreach (var batch in loader) Step(batch);
+                    foreach (var batch in loader) Step(batch);
+                }
+            """));
+    }
+
+    [Fact]
+    public async Task Seeded_loader_stored_in_a_field_is_flagged_because_its_consumer_is_not_visible()
+    {
+        await VerifyBG0009.Diagnostics(Trainer("""
+                readonly IterableDataLoader loader = torch.utils.data.DataLoader(data, 32, shuffle: true, {|BG0009:seed: 3|});
+                IterableDataLoader? assigned;
+                void Init() => assigned = torch.utils.data.DataLoader(data, 32, shuffle: true, {|BG0009:seed: 4|});
+            """));
+    }
+
+    [Fact]
+    public async Task Seeded_loader_returned_or_passed_on_is_flagged()
+    {
+        await VerifyBG0009.Diagnostics(Trainer("""
+                IterableDataLoader Create() => torch.utils.data.DataLoader(data, 32, shuffle: true, {|BG0009:seed: 3|});
+                void Fit(IterableDataLoader loader) { }
+                void Train()
+                {
+                    var loader = torch.utils.data.DataLoader(data, 32, shuffle: true, {|BG0009:seed: 3|});
+                    Fit(loader);
+                }
+            """));
+    }
+
+    [Fact]
+    public async Task Seeded_loader_recreated_with_the_same_seed_every_epoch_is_flagged()
+    {
+        await VerifyBG0009.Diagnostics(Trainer("""
+                void Train()
+                {
+                    for (int epoch = 0; epoch < 10; epoch++)
+                    {
+                        foreach (var batch in torch.utils.data.DataLoader(data, 32, shuffle: true, {|BG0009:seed: 3|})) Step(batch);
+                    }
+                }
+            """));
+    }
+
+    [Fact]
+    public async Task Seeded_loader_captured_by_a_lambda_is_flagged()
+    {
+        await VerifyBG0009.Diagnostics(Trainer("""
+                void Train()
+                {
+                    var loader = torch.utils.data.DataLoader(data, 32, shuffle: true, {|BG0009:seed: 3|});
+                    Action epoch = () => { foreach (var batch in loader) Step(batch); };
+                    epoch();
+                }
+            """));
+    }
+
+    [Fact]
+    public async Task Constructors_and_subclass_base_calls_are_flagged()
+    {
+        await VerifyBG0009.Diagnostics(TestReferences.Usings + """
+            class SeededLoader : IterableDataLoader
+            {
+                public SeededLoader(torch.utils.data.IterableDataset data) : base(data, 32, shuffle: true, {|BG0009:seed: 3|}) { }
+            }
+            class Trainer
+            {
+                IterableDataLoader Create(torch.utils.data.IterableDataset data) => new IterableDataLoader(data, 32, shuffle: true, {|BG0009:seed: 3|});
+                int localSeed = 7;
+                IterableDataLoader CreateWithVariable(torch.utils.data.IterableDataset data) => new(data, 32, shuffle: true, {|BG0009:seed: localSeed|});
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task Seeded_loader_created_and_enumerated_once_outside_any_loop_is_not_flagged()
+    {
+        await VerifyBG0009.Diagnostics(Trainer("""
+                float Evaluate()
+                {
+                    using var loader = torch.utils.data.DataLoader(data, 32, shuffle: true, seed: 3);
+                    long batches = loader.Count;
+                    foreach (var batch in loader) Step(batch);
+                    return batches;
+                }
+                Tensor FirstBatch() => torch.utils.data.DataLoader(data, 32, shuffle: true, seed: 3).First()[0];
+            """));
+    }
+
+    [Fact]
+    public async Task Unseeded_unshuffled_or_null_seeded_loaders_are_not_flagged()
+    {
+        await VerifyBG0009.Diagnostics(Trainer("""
+                void Train(int? maybeSeed, bool shuffle)
+                {
+                    var a = torch.utils.data.DataLoader(data, 32, shuffle: true);
+                    var b = torch.utils.data.DataLoader(data, 32, shuffle: false, seed: 3);
+                    var c = torch.utils.data.DataLoader(data, 32, shuffle: true, seed: null);
+                    var d = torch.utils.data.DataLoader(data, 32, shuffle: true, seed: maybeSeed);
+                    var e = torch.utils.data.DataLoader(data, 32, shuffle: shuffle, seed: 3);
+                    for (int epoch = 0; epoch < 10; epoch++)
+                    {
+                        foreach (var batch in a) Step(batch);
+                        foreach (var batch in b) Step(batch);
+                        foreach (var batch in c) Step(batch);
+                        foreach (var batch in d) Step(batch);
+                        foreach (var batch in e) Step(batch);
+                    }
+                }
+            """));
+    }
+
+    [Fact]
+    public async Task Seed_that_changes_every_epoch_and_per_fold_datasets_are_not_flagged()
+    {
+        await VerifyBG0009.Diagnostics(Trainer("""
+                void Train(int baseSeed, List<torch.utils.data.IterableDataset> folds)
+                {
+                    for (int epoch = 0; epoch < 10; epoch++)
+                    {
+                        using var loader = torch.utils.data.DataLoader(data, 32, shuffle: true, seed: baseSeed + epoch);
+                        foreach (var batch in loader) Step(batch);
+                    }
+                    foreach (var fold in folds)
+                    {
+                        using var loader = torch.utils.data.DataLoader(fold, 32, shuffle: true, seed: 3);
+                        foreach (var batch in loader) Step(batch);
+                    }
+                }
+            """));
+    }
+
+    [Fact]
+    public async Task Shuffler_overload_is_not_flagged()
+    {
+        await VerifyBG0009.Diagnostics(Trainer("""
+                void Train(IEnumerable<long> order)
+                {
+                    var loader = torch.utils.data.DataLoader(data, 32, shuffler: order);
+                    for (int epoch = 0; epoch < 10; epoch++)
+                        foreach (var batch in loader) Step(batch);
+                }
+            """));
+    }
+
+    [Fact]
+    public async Task Incomplete_code_does_not_crash_the_analyzer()
+    {
+        var test = new VerifyBG0009.Test
+        {
+            TestCode = Trainer("""
+                void Train()
+                {
+                    var loader = torch.utils.data.DataLoader(data, 32, shuffle: true, seed: );
+                    var other = torch.utils.data.DataLoader(data, shuffle: true, seed: 3, 
+                    for (int epoch = 0; epoch < 10; epoch++)
+                        foreach (var batch in loader) Step(batch);
+                    var third = new IterableDataLoader(unknown, 32, true, null, 3);
+                }
+            """),
+            CompilerDiagnostics = CompilerDiagnostics.None,
+        };
+        await test.RunAsync();
+    }
+}
