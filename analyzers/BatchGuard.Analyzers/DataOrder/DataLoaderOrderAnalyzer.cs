@@ -69,8 +69,11 @@ public sealed class DataLoaderOrderAnalyzer : TorchSharpAnalyzer
         var verdict = LoaderEpochs.Judge(call, loopInvariantSeed: constantSeed && IsLoopInvariant(Explicit(arguments, DataLoaderOverloads.Dataset), call));
         if (!verdict.MoreThanOneEpoch) return;
 
+        string loader = verdict.LoaderName is { } name
+            ? $"'{name}'"
+            : $"in '{(context.ContainingSymbol is IMethodSymbol { MethodKind: MethodKind.Constructor } ? context.ContainingSymbol.ContainingType.Name : context.ContainingSymbol.Name)}'";
         context.ReportDiagnostic(Diagnostic.Create(Descriptors.BG0009_SeededShuffleNeverReshuffles,
-            seed.Syntax.GetLocation(), verdict.LoaderName, ValueText(seed)));
+            seed.Syntax.GetLocation(), loader, ValueText(seed)));
     }
 
     /// <summary>The dataset is a variable declared outside every loop around the call, so each iteration gets the same data.</summary>

@@ -11,11 +11,11 @@ namespace BatchGuard.Analyzers;
 /// </summary>
 internal static class LoaderEpochs
 {
-    /// <summary>The result: whether more than one epoch is possible, and the name to show for the loader.</summary>
-    public readonly struct Verdict(bool moreThanOneEpoch, string loaderName)
+    /// <summary>The result: whether more than one epoch is possible, and the loader's name if it has one.</summary>
+    public readonly struct Verdict(bool moreThanOneEpoch, string? loaderName)
     {
         public bool MoreThanOneEpoch { get; } = moreThanOneEpoch;
-        public string LoaderName { get; } = loaderName;
+        public string? LoaderName { get; } = loaderName;
     }
 
     /// <param name="creation">The factory call, object creation, or <c>base(...)</c> call.</param>
@@ -24,7 +24,7 @@ internal static class LoaderEpochs
     {
         // base(...) / this(...): the loader is the user's subclass instance, consumed elsewhere.
         if (creation is IInvocationOperation { TargetMethod.MethodKind: MethodKind.Constructor } initializer)
-            return new Verdict(true, initializer.SemanticModel?.GetEnclosingSymbol(initializer.Syntax.SpanStart)?.ContainingType?.Name ?? "DataLoader");
+            return new Verdict(true, initializer.SemanticModel?.GetEnclosingSymbol(initializer.Syntax.SpanStart)?.ContainingType?.Name);
 
         // Re-created in every iteration of a loop with the same seed: the same order every iteration.
         bool recreatedEachIteration = loopInvariantSeed && EnclosingLoops(creation).Count > 0;
@@ -39,15 +39,15 @@ internal static class LoaderEpochs
                 {
                     ILocalReferenceOperation local => new Verdict(recreatedEachIteration || LocalSeesMoreThanOneEpoch(local.Local, creation), local.Local.Name),
                     IMemberReferenceOperation member => new Verdict(true, member.Member.Name),
-                    _ => new Verdict(true, "DataLoader"),
+                    _ => new Verdict(true, null),
                 };
             case IFieldInitializerOperation field:
-                return new Verdict(true, field.InitializedFields.Length > 0 ? field.InitializedFields[0].Name : "DataLoader");
+                return new Verdict(true, field.InitializedFields.Length > 0 ? field.InitializedFields[0].Name : null);
             case IPropertyInitializerOperation property:
-                return new Verdict(true, property.InitializedProperties.Length > 0 ? property.InitializedProperties[0].Name : "DataLoader");
+                return new Verdict(true, property.InitializedProperties.Length > 0 ? property.InitializedProperties[0].Name : null);
             default:
                 var use = Classify(value, EnclosingFunction(creation));
-                return new Verdict(recreatedEachIteration || use == Use.Escapes, "DataLoader");
+                return new Verdict(recreatedEachIteration || use == Use.Escapes, null);
         }
     }
 

@@ -45,7 +45,16 @@ public sealed class BG0009Tests
                         foreach (var batch in trainLoader) Step(batch);
                 }
             """),
-            VerifyBG0009.Diagnostic("BG0009").WithLocation(0).WithArguments("trainLoader", "1234"));
+            VerifyBG0009.Diagnostic("BG0009").WithLocation(0).WithArguments("'trainLoader'", "1234"));
+    }
+
+    [Fact]
+    public async Task Message_names_the_member_for_a_loader_without_a_name()
+    {
+        await VerifyBG0009.Diagnostics(Trainer("""
+                IterableDataLoader CreateTrainLoader() => torch.utils.data.DataLoader(data, 32, shuffle: true, {|#0:seed: 3|});
+            """),
+            VerifyBG0009.Diagnostic("BG0009").WithLocation(0).WithArguments("in 'CreateTrainLoader'", "3"));
     }
 
     [Fact]
@@ -125,6 +134,28 @@ public sealed class BG0009Tests
                 IterableDataLoader Create(torch.utils.data.IterableDataset data) => new IterableDataLoader(data, 32, shuffle: true, {|BG0009:seed: 3|});
                 int localSeed = 7;
                 IterableDataLoader CreateWithVariable(torch.utils.data.IterableDataset data) => new(data, 32, shuffle: true, {|BG0009:seed: localSeed|});
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task Generic_loader_with_a_collate_function_is_flagged()
+    {
+        await VerifyBG0009.Diagnostics(TestReferences.Usings + """
+            class Rows : torch.utils.data.Dataset<long>
+            {
+                public override long Count => 10;
+                public override long GetTensor(long index) => index;
+            }
+            class Trainer
+            {
+                static Tensor Collate(IEnumerable<long> rows, Device device) => tensor(rows.ToArray(), device: device);
+                void Train()
+                {
+                    using var loader = new DataLoader<long, Tensor>(new Rows(), 4, Collate, shuffle: true, {|BG0009:seed: 5|});
+                    for (int epoch = 0; epoch < 3; epoch++)
+                        foreach (var batch in loader) { }
+                }
             }
             """);
     }

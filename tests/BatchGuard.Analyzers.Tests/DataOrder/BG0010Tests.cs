@@ -60,6 +60,25 @@ public sealed class BG0010Tests
     }
 
     [Fact]
+    public async Task Generic_loader_with_a_collate_function_is_checked_one_slot_later()
+    {
+        await VerifyBG0010.Diagnostics(TestReferences.Usings + """
+            class Rows : torch.utils.data.Dataset<long>
+            {
+                public override long Count => 10;
+                public override long GetTensor(long index) => index;
+            }
+            class Trainer
+            {
+                static Tensor Collate(IEnumerable<long> rows, Device device) => tensor(rows.ToArray(), device: device);
+                DataLoader<long, Tensor> Create(int workers) => new DataLoader<long, Tensor>(new Rows(), 4, Collate, false, CPU, {|#0:workers|});
+                DataLoader<long, Tensor> Named(int workers) => new DataLoader<long, Tensor>(new Rows(), 4, Collate, true, CPU, num_worker: workers);
+            }
+            """,
+            VerifyBG0010.Diagnostic("BG0010").WithLocation(0).WithArguments("workers", "seed", "num_worker"));
+    }
+
+    [Fact]
     public async Task Ambiguous_positional_integer_in_the_seed_slot_is_flagged()
     {
         await VerifyBG0010.Diagnostics(Code("""
