@@ -105,8 +105,21 @@ public sealed class SeededShuffleCodeFix : CodeFixProvider
 
         var epochShuffler = model.Compilation.GetTypeByMetadataName(EpochShufflerMetadataName);
         var datasetExpression = epochShuffler is null ? null : ReadableTwice(dataset);
-        var seedValue = (ExpressionSyntax?)(seedOperation.Value.WalkDownConversions().Syntax as ExpressionSyntax) ?? seed.Expression;
+        var seedValue = SeedForShuffler(seedOperation.Value) ?? seed.Expression;
         return new Plan(list, seed, shuffle, datasetExpression, datasetExpression is null ? null : epochShuffler, seedValue, laterPositional.ToImmutable());
+    }
+
+    /// <summary>
+    /// The seed as the user wrote it, minus a cast to <c>int?</c> (<c>(int?)3</c> → <c>3</c>): EpochShuffler takes a
+    /// <c>long</c>. Other explicit casts stay, since they may be what makes the value an integer.
+    /// </summary>
+    private static ExpressionSyntax? SeedForShuffler(IOperation value)
+    {
+        while (value is IConversionOperation conversion &&
+               (conversion.IsImplicit || conversion.Type?.OriginalDefinition.SpecialType == SpecialType.System_Nullable_T))
+            value = conversion.Operand;
+        while (value is IParenthesizedOperation parenthesized) value = parenthesized.Operand;
+        return value.Syntax as ExpressionSyntax;
     }
 
     /// <summary>The dataset expression when writing it a second time (for its Count) reads the same object: a variable.</summary>

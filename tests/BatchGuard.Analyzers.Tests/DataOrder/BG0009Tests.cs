@@ -344,6 +344,23 @@ public sealed class BG0009Tests
     }
 
     [Fact]
+    public async Task With_the_runtime_the_seed_expression_keeps_its_casts_except_to_nullable()
+    {
+        await RunWithRuntime(TestReferences.Usings + FixHeader + """
+                static long configuredSeed = 9;
+                IterableDataLoader a = torch.utils.data.DataLoader(data, 32, shuffle: true, {|BG0009:seed: (int)configuredSeed|});
+                IterableDataLoader b = torch.utils.data.DataLoader(data, 32, shuffle: true, {|BG0009:seed: (int?)3|});
+            }
+            """,
+            WithRuntimeUsing(TestReferences.Usings) + FixHeader + """
+                static long configuredSeed = 9;
+                IterableDataLoader a = torch.utils.data.DataLoader(data, 32, shuffler: new EpochShuffler(data.Count, seed: (int)configuredSeed));
+                IterableDataLoader b = torch.utils.data.DataLoader(data, 32, shuffler: new EpochShuffler(data.Count, seed: 3));
+            }
+            """);
+    }
+
+    [Fact]
     public async Task With_the_runtime_a_subclass_base_call_is_rewritten()
     {
         await RunWithRuntime(TestReferences.Usings + """
