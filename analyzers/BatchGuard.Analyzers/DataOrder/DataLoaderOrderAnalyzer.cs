@@ -84,8 +84,9 @@ public sealed class DataLoaderOrderAnalyzer : TorchSharpAnalyzer
         {
             ILocalReferenceOperation local => local.Local,
             IParameterReferenceOperation parameter => parameter.Parameter,
-            IFieldReferenceOperation field => field.Field,
-            IPropertyReferenceOperation property => property.Property,
+            // folds[i].Data differs per iteration; this.data or a static field does not.
+            IFieldReferenceOperation { Instance: null or IInstanceReferenceOperation } field => field.Field,
+            IPropertyReferenceOperation { Instance: null or IInstanceReferenceOperation, Arguments.IsEmpty: true } property => property.Property,
             _ => null,
         };
         if (symbol is null) return false;

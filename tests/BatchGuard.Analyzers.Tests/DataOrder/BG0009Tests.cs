@@ -208,6 +208,8 @@ public sealed class BG0009Tests
     public async Task Seed_that_changes_every_epoch_and_per_fold_datasets_are_not_flagged()
     {
         await VerifyBG0009.Diagnostics(Trainer("""
+                sealed class Run { public torch.utils.data.IterableDataset Data = data; }
+                Run[] runs = [];
                 void Train(int baseSeed, List<torch.utils.data.IterableDataset> folds)
                 {
                     for (int epoch = 0; epoch < 10; epoch++)
@@ -218,6 +220,11 @@ public sealed class BG0009Tests
                     foreach (var fold in folds)
                     {
                         using var loader = torch.utils.data.DataLoader(fold, 32, shuffle: true, seed: 3);
+                        foreach (var batch in loader) Step(batch);
+                    }
+                    for (int i = 0; i < runs.Length; i++)
+                    {
+                        using var loader = torch.utils.data.DataLoader(runs[i].Data, 32, shuffle: true, seed: 3);
                         foreach (var batch in loader) Step(batch);
                     }
                 }
