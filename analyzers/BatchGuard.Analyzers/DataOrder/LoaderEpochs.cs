@@ -60,7 +60,7 @@ internal static class LoaderEpochs
 
         var loopsAroundCreation = EnclosingLoops(creation);
         var creationFunction = EnclosingFunction(creation);
-        int enumerations = 0;
+        var enumerations = new List<IOperation>();
         foreach (var operation in root.Descendants())
         {
             if (operation is not ILocalReferenceOperation reference || !SymbolEqualityComparer.Default.Equals(reference.Local, local)) continue;
@@ -72,10 +72,38 @@ internal static class LoaderEpochs
                 case Use.Escapes:
                     return true;
                 case Use.Enumerates:
-                    enumerations++;
-                    if (enumerations > 1 || RepeatsOutsideCreation(value, loopsAroundCreation, creationFunction)) return true;
+                    if (RepeatsOutsideCreation(value, loopsAroundCreation, creationFunction)) return true;
+                    foreach (var earlier in enumerations)
+                    {
+                        if (!MutuallyExclusive(earlier, value)) return true;
+                    }
+                    enumerations.Add(value);
                     break;
             }
+        }
+        return false;
+    }
+
+    /// <summary>The two operations sit in different branches of one if/else, conditional expression or switch.</summary>
+    private static bool MutuallyExclusive(IOperation a, IOperation b)
+    {
+        var ancestorsOfA = new List<IOperation>();
+        for (var current = a; current is not null; current = current.Parent) ancestorsOfA.Add(current);
+
+        IOperation? childOfCommon = null;
+        for (var current = b; current is not null; childOfCommon = current, current = current.Parent)
+        {
+            int index = ancestorsOfA.IndexOf(current);
+            if (index <= 0 || childOfCommon is null) continue;
+            var branchOfA = ancestorsOfA[index - 1];
+            return current switch
+            {
+                IConditionalOperation conditional =>
+                    (branchOfA == conditional.WhenTrue && childOfCommon == conditional.WhenFalse) ||
+                    (branchOfA == conditional.WhenFalse && childOfCommon == conditional.WhenTrue),
+                ISwitchOperation => branchOfA is ISwitchCaseOperation && childOfCommon is ISwitchCaseOperation && branchOfA != childOfCommon,
+                _ => false,
+            };
         }
         return false;
     }

@@ -182,6 +182,34 @@ public sealed class BG0009Tests
     }
 
     [Fact]
+    public async Task Enumerations_in_exclusive_branches_count_once()
+    {
+        await VerifyBG0009.Diagnostics(Trainer("""
+                void Run(bool quick, int mode)
+                {
+                    var loader = torch.utils.data.DataLoader(data, 32, shuffle: true, seed: 3);
+                    if (quick) { foreach (var batch in loader.Take(2)) Step(batch); }
+                    else { foreach (var batch in loader) Step(batch); }
+                }
+                void Switch(int mode)
+                {
+                    var loader = torch.utils.data.DataLoader(data, 32, shuffle: true, seed: 3);
+                    switch (mode)
+                    {
+                        case 0: foreach (var batch in loader) Step(batch); break;
+                        default: var first = loader.First(); break;
+                    }
+                }
+                void Both(bool quick)
+                {
+                    var loader = torch.utils.data.DataLoader(data, 32, shuffle: true, {|BG0009:seed: 3|});
+                    if (quick) { foreach (var batch in loader) Step(batch); }
+                    foreach (var batch in loader) Step(batch);
+                }
+            """));
+    }
+
+    [Fact]
     public async Task Unseeded_unshuffled_or_null_seeded_loaders_are_not_flagged()
     {
         await VerifyBG0009.Diagnostics(Trainer("""
