@@ -89,7 +89,7 @@ internal static class Descriptors
     public static readonly DiagnosticDescriptor BG0009_SeededShuffleNeverReshuffles = Rule(
         RuleIds.SeededShuffleNeverReshuffles,
         "Seeded shuffle repeats the same order every epoch",
-        "DataLoader '{0}' is created with shuffle: true and seed: {1}; TorchSharp re-seeds its shuffler on every enumeration, so every epoch sees the same order: use a per-epoch shuffler",
+        "DataLoader {0} is created with shuffle: true and seed: {1} and serves more than one epoch; TorchSharp re-seeds its shuffle on every enumeration, so every epoch sees the same order: use a per-epoch shuffler (BatchGuard's EpochShuffler)",
         Categories.DataOrder, DiagnosticSeverity.Warning,
         "TorchSharp's DataLoader with shuffle: true and a seed creates a new random generator from that seed each time it is enumerated, so every epoch yields exactly the same batches.");
 

@@ -84,6 +84,24 @@ internal sealed class TorchSharpSymbols
         invocation.TargetMethod.Name is "clip_grad_norm_" or "clip_grad_value_" &&
         SymbolEqualityComparer.Default.Equals(invocation.TargetMethod.ContainingType, NnUtils);
 
+    // ---- DataOrder (BG0009, BG0010) ----
+
+    /// <summary>
+    /// TorchSharp's own loader factories: <c>torch.utils.data.DataLoader(...)</c> and the constructors of
+    /// <c>DataLoader</c>, <c>IterableDataLoader</c> and <c>DataLoader&lt;T,S&gt;</c> (also when reached through a user
+    /// subclass's <c>base(...)</c>). A user subclass's own constructor is not one: its parameters are the user's.
+    /// </summary>
+    public bool IsDataLoaderFactory(IMethodSymbol method) =>
+        method.MethodKind == MethodKind.Constructor
+            ? IsTorchSharpLoaderType(method.ContainingType)
+            : method.Name == "DataLoader" && SymbolEqualityComparer.Default.Equals(method.ContainingType, UtilsData);
+
+    private bool IsTorchSharpLoaderType(INamedTypeSymbol? type) =>
+        type is not null &&
+        (SymbolEqualityComparer.Default.Equals(type.OriginalDefinition, DataLoaderOfT) ||
+         SymbolEqualityComparer.Default.Equals(type, DataLoader) ||
+         SymbolEqualityComparer.Default.Equals(type, IterableDataLoader));
+
     public static bool InheritsFrom(ITypeSymbol? type, INamedTypeSymbol? baseType)
     {
         if (type is null || baseType is null) return false;

@@ -94,7 +94,7 @@ public sealed class EpochShuffler : IEnumerable<long>
     /// combined, so neighbouring seeds or epochs do not give related streams.
     /// </summary>
     private static ulong StreamKey(long seed, long epoch) =>
-        SplitMix64.Mix(SplitMix64.Mix(unchecked((ulong)seed)) ^ SplitMix64.Mix(unchecked((ulong)epoch) + SplitMix64.Gamma));
+        SplitMix64.Mix(SplitMix64.Mix(unchecked((ulong)seed)) ^ SplitMix64.Mix(unchecked((ulong)epoch + SplitMix64.Gamma)));
 
     /// <summary>Steele, Lea and Flood's SplitMix64 (2014): a 64-bit state advanced by a Weyl sequence, then mixed.</summary>
     private struct SplitMix64(ulong state)
@@ -102,14 +102,18 @@ public sealed class EpochShuffler : IEnumerable<long>
         public const ulong Gamma = 0x9E3779B97F4A7C15;
         private ulong _state = state;
 
+        // All arithmetic here is modulo 2^64 by design: unchecked even in a checked build.
         public static ulong Mix(ulong z)
         {
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EB;
-            return z ^ (z >> 31);
+            unchecked
+            {
+                z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9;
+                z = (z ^ (z >> 27)) * 0x94D049BB133111EB;
+                return z ^ (z >> 31);
+            }
         }
 
-        public ulong Next() => Mix(_state += Gamma);
+        public ulong Next() => Mix(unchecked(_state += Gamma));
 
         /// <summary>Uniform in [0, bound) without modulo bias (Lemire, "Fast Random Integer Generation in an Interval", 2019).</summary>
         public ulong NextBelow(ulong bound)
@@ -117,7 +121,7 @@ public sealed class EpochShuffler : IEnumerable<long>
             ulong high = Math.BigMul(Next(), bound, out ulong low);
             if (low < bound)
             {
-                ulong threshold = (0 - bound) % bound;
+                ulong threshold = unchecked(0 - bound) % bound; // 2^64 mod bound
                 while (low < threshold) high = Math.BigMul(Next(), bound, out low);
             }
             return high;

@@ -1,0 +1,181 @@
+using System.Collections.Generic;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace BatchGuard.Analyzers;
+
+/// <summary>
+/// Decides whether a seeded loader can serve more than one epoch: enumerated in two places, inside a loop it does not
+/// belong to, or handed somewhere we cannot see (field, property, return, argument, capture). A loader created and
+/// enumerated once in a method, outside any loop, serves one epoch: seeding it is exactly what the user wants.
+/// </summary>
+internal static class LoaderEpochs
+{
+    /// <summary>The result: whether more than one epoch is possible, and the loader's name if it has one.</summary>
+    public readonly struct Verdict(bool moreThanOneEpoch, string? loaderName)
+    {
+        public bool MoreThanOneEpoch { get; } = moreThanOneEpoch;
+        public string? LoaderName { get; } = loaderName;
+    }
+
+    /// <param name="creation">The factory call, object creation, or <c>base(...)</c> call.</param>
+    /// <param name="loopInvariantSeed">The seed and dataset are the same in every iteration of an enclosing loop.</param>
+    public static Verdict Judge(IOperation creation, bool loopInvariantSeed)
+    {
+        // base(...) / this(...): the loader is the user's subclass instance, consumed elsewhere.
+        if (creation is IInvocationOperation { TargetMethod.MethodKind: MethodKind.Constructor } initializer)
+            return new Verdict(true, initializer.SemanticModel?.GetEnclosingSymbol(initializer.Syntax.SpanStart)?.ContainingType?.Name);
+
+        // Re-created in every iteration of a loop with the same seed: the same order every iteration.
+        bool recreatedEachIteration = loopInvariantSeed && EnclosingLoops(creation).Count > 0;
+
+        var value = OutermostConversion(creation);
+        switch (value.Parent)
+        {
+            case IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator }:
+                return new Verdict(recreatedEachIteration || LocalSeesMoreThanOneEpoch(declarator.Symbol, creation), declarator.Symbol.Name);
+            case ISimpleAssignmentOperation assignment when assignment.Value == value:
+                return assignment.Target switch
+                {
+                    ILocalReferenceOperation local => new Verdict(recreatedEachIteration || LocalSeesMoreThanOneEpoch(local.Local, creation), local.Local.Name),
+                    IMemberReferenceOperation member => new Verdict(true, member.Member.Name),
+                    _ => new Verdict(true, null),
+                };
+            case IFieldInitializerOperation field:
+                return new Verdict(true, field.InitializedFields.Length > 0 ? field.InitializedFields[0].Name : null);
+            case IPropertyInitializerOperation property:
+                return new Verdict(true, property.InitializedProperties.Length > 0 ? property.InitializedProperties[0].Name : null);
+            default:
+                var use = Classify(value, EnclosingFunction(creation));
+                return new Verdict(recreatedEachIteration || use == Use.Escapes, null);
+        }
+    }
+
+    private enum Use { None, Enumerates, Escapes }
+
+    private static bool LocalSeesMoreThanOneEpoch(ILocalSymbol local, IOperation creation)
+    {
+        var root = creation;
+        while (root.Parent is not null) root = root.Parent;
+
+        var loopsAroundCreation = EnclosingLoops(creation);
+        var creationFunction = EnclosingFunction(creation);
+        var enumerations = new List<IOperation>();
+        foreach (var operation in root.Descendants())
+        {
+            if (operation is not ILocalReferenceOperation reference || !SymbolEqualityComparer.Default.Equals(reference.Local, local)) continue;
+            var value = OutermostConversion(reference);
+            if (value.Parent is ISimpleAssignmentOperation assignment && assignment.Target == value) continue; // a write
+
+            switch (Classify(value, creationFunction))
+            {
+                case Use.Escapes:
+                    return true;
+                case Use.Enumerates:
+                    if (RepeatsOutsideCreation(value, loopsAroundCreation, creationFunction)) return true;
+                    foreach (var earlier in enumerations)
+                    {
+                        if (!MutuallyExclusive(earlier, value)) return true;
+                    }
+                    enumerations.Add(value);
+                    break;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>The two operations sit in different branches of one if/else, conditional expression or switch.</summary>
+    private static bool MutuallyExclusive(IOperation a, IOperation b)
+    {
+        var ancestorsOfA = new List<IOperation>();
+        for (var current = a; current is not null; current = current.Parent) ancestorsOfA.Add(current);
+
+        IOperation? childOfCommon = null;
+        for (var current = b; current is not null; childOfCommon = current, current = current.Parent)
+        {
+            int index = ancestorsOfA.IndexOf(current);
+            if (index <= 0 || childOfCommon is null) continue;
+            var branchOfA = ancestorsOfA[index - 1];
+            return current switch
+            {
+                IConditionalOperation conditional =>
+                    (branchOfA == conditional.WhenTrue && childOfCommon == conditional.WhenFalse) ||
+                    (branchOfA == conditional.WhenFalse && childOfCommon == conditional.WhenTrue),
+                ISwitchOperation => branchOfA is ISwitchCaseOperation && childOfCommon is ISwitchCaseOperation && branchOfA != childOfCommon,
+                _ => false,
+            };
+        }
+        return false;
+    }
+
+    /// <summary>How one occurrence of the loader is used.</summary>
+    private static Use Classify(IOperation value, IOperation? creationFunction)
+    {
+        // Inside a lambda or local function the loader was captured: the use can run any number of times, or later.
+        if (EnclosingFunction(value) != creationFunction) return Use.Escapes;
+        switch (value.Parent)
+        {
+            case IForEachLoopOperation loop when loop.Collection == value:
+                return Use.Enumerates;
+            case IInvocationOperation invocation when invocation.Instance == value:
+                return invocation.TargetMethod.Name == "GetEnumerator" ? Use.Enumerates : Use.None;
+            case IMemberReferenceOperation member when member.Instance == value:
+                return Use.None; // loader.Count, loader.batch_size, ...
+            case IArgumentOperation { Parent: IInvocationOperation call }
+                when call.TargetMethod.ContainingType is { Name: "Enumerable", ContainingNamespace: { Name: "Linq", ContainingNamespace: { Name: "System", ContainingNamespace.IsGlobalNamespace: true } } }:
+                return Use.Enumerates; // loader.First(), loader.ToList(): one pass
+            case IUsingOperation:
+            case IIsTypeOperation:
+            case IIsPatternOperation:
+            case IBinaryOperation:
+            case INameOfOperation:
+            case IExpressionStatementOperation: // discarded value
+                return Use.None;
+            default:
+                return Use.Escapes; // stored, returned, passed, aliased: the consumer is not visible
+        }
+    }
+
+    /// <summary>True when a loop encloses the use but not the loader's creation, so the use repeats on one loader.</summary>
+    private static bool RepeatsOutsideCreation(IOperation use, List<ILoopOperation> loopsAroundCreation, IOperation? creationFunction)
+    {
+        IOperation child = use;
+        for (var current = use.Parent; current is not null && current != creationFunction; child = current, current = current.Parent)
+        {
+            if (current is ILoopOperation loop && !loopsAroundCreation.Contains(loop) &&
+                !(loop is IForEachLoopOperation forEach && forEach.Collection == child))
+                return true;
+        }
+        return false;
+    }
+
+    private static List<ILoopOperation> EnclosingLoops(IOperation operation)
+    {
+        var loops = new List<ILoopOperation>();
+        IOperation child = operation;
+        for (var current = operation.Parent; current is not null; child = current, current = current.Parent)
+        {
+            if (current is IAnonymousFunctionOperation or ILocalFunctionOperation) break;
+            // A foreach evaluates its collection once: the creation in `foreach (var b in Create())` is not repeated.
+            if (current is ILoopOperation loop && !(loop is IForEachLoopOperation forEach && forEach.Collection == child))
+                loops.Add(loop);
+        }
+        return loops;
+    }
+
+    /// <summary>The innermost lambda or local function around the operation; null in the member body itself.</summary>
+    private static IOperation? EnclosingFunction(IOperation operation)
+    {
+        for (var current = operation.Parent; current is not null; current = current.Parent)
+        {
+            if (current is IAnonymousFunctionOperation or ILocalFunctionOperation) return current;
+        }
+        return null;
+    }
+
+    private static IOperation OutermostConversion(IOperation operation)
+    {
+        while (operation.Parent is IConversionOperation or IParenthesizedOperation) operation = operation.Parent;
+        return operation;
+    }
+}
