@@ -19,6 +19,7 @@ internal sealed class CompilationIndex
     private readonly ConcurrentBag<(ISymbol Owner, IOperation Block)> _blocks = new();
 
     private Dictionary<IMethodSymbol, IOperation>? _bodies;
+    private Dictionary<IMethodSymbol, List<IOperation>>? _allBlocks;
     private Dictionary<ISymbol, List<IOperation>>? _memberWrites;
     private Dictionary<IMethodSymbol, List<IOperation>>? _callSites;
     private readonly Dictionary<IOperation, Dictionary<ILocalSymbol, List<LocalWrite>>> _localWrites = new();
@@ -60,14 +61,16 @@ internal sealed class CompilationIndex
     {
         Blocks = _blocks.ToImmutableArray();
         _bodies = new Dictionary<IMethodSymbol, IOperation>(SymbolEqualityComparer.Default);
+        _allBlocks = new Dictionary<IMethodSymbol, List<IOperation>>(SymbolEqualityComparer.Default);
         _memberWrites = new Dictionary<ISymbol, List<IOperation>>(SymbolEqualityComparer.Default);
         _callSites = new Dictionary<IMethodSymbol, List<IOperation>>(SymbolEqualityComparer.Default);
         foreach (var (owner, block) in Blocks)
         {
-            if (owner is IMethodSymbol method && block is IMethodBodyBaseOperation or IBlockOperation)
+            if (owner is IMethodSymbol method)
             {
-                // A constructor has a body block and sometimes a separate initializer block; keep the outermost.
-                _bodies[method.OriginalDefinition] = block;
+                // A constructor's base(...) call can come as a block of its own, beside the body.
+                Add(_allBlocks, method.OriginalDefinition, block);
+                if (block is IMethodBodyBaseOperation or IBlockOperation) _bodies[method.OriginalDefinition] = block;
             }
             if (block is IFieldInitializerOperation fieldInit)
             {
@@ -107,6 +110,10 @@ internal sealed class CompilationIndex
     /// <summary>The body of a method declared in this compilation, or null.</summary>
     public IOperation? BodyOf(IMethodSymbol method) =>
         _bodies!.TryGetValue(method.OriginalDefinition, out var body) ? body : null;
+
+    /// <summary>Every operation block of a method declared in this compilation (body, constructor initializer).</summary>
+    public IReadOnlyList<IOperation> BlocksOf(IMethodSymbol method) =>
+        _allBlocks!.TryGetValue(method.OriginalDefinition, out var blocks) ? blocks : (IReadOnlyList<IOperation>)System.Array.Empty<IOperation>();
 
     /// <summary>Every value assigned to a field or property anywhere in the compilation (initializers included).</summary>
     public IReadOnlyList<IOperation> WritesTo(ISymbol member) =>

@@ -21,7 +21,7 @@ internal sealed class DegreeEvaluator
     private readonly CompilationIndex _index;
     private readonly TorchSharpSymbols _symbols;
     private readonly Func<IOperation, string, bool> _isNominalName;
-    private readonly Dictionary<(string Rule, IOperation Site), LossFinding> _findings;
+    private readonly Dictionary<(string Rule, SyntaxNode Site), LossFinding> _findings;
 
     // Per root (one backward() call).
     private readonly Dictionary<(IOperation, Frame, bool), BatchValue> _memo = new();
@@ -32,7 +32,7 @@ internal sealed class DegreeEvaluator
     private bool _batchesAreFull;
 
     public DegreeEvaluator(CompilationIndex index, Func<IOperation, string, bool> isNominalName,
-        Dictionary<(string Rule, IOperation Site), LossFinding> findings)
+        Dictionary<(string Rule, SyntaxNode Site), LossFinding> findings)
     {
         _index = index;
         _symbols = index.Symbols;
@@ -658,9 +658,9 @@ internal sealed class DegreeEvaluator
 
     private void Record(string rule, IOperation site, IOperation divisor, object[] args, ImmutableDictionary<string, string?> properties)
     {
-        if (!_findings.TryGetValue((rule, site), out var finding))
+        if (!_findings.TryGetValue((rule, site.Syntax), out var finding))
         {
-            _findings[(rule, site)] = finding = new LossFinding(rule, site, divisor, args, properties);
+            _findings[(rule, site.Syntax)] = finding = new LossFinding(rule, site, divisor, args, properties);
         }
         _touched.Add(finding);
     }

@@ -32,6 +32,11 @@ internal sealed class LoaderCreation
 
     public IOperation Creation { get; }
     public SyntaxNode Syntax => Creation.Syntax;
+
+    /// <summary>Where diagnostics go: the creation expression, or <c>base(...)</c> without its colon.</summary>
+    public Location Location => Syntax is Microsoft.CodeAnalysis.CSharp.Syntax.ConstructorInitializerSyntax initializer
+        ? Location.Create(initializer.SyntaxTree, Microsoft.CodeAnalysis.Text.TextSpan.FromBounds(initializer.ThisOrBaseKeyword.SpanStart, initializer.Span.End))
+        : Syntax.GetLocation();
     public IArgumentOperation? BatchSize { get; }
     public IArgumentOperation? DropLast { get; }
     public IArgumentOperation? Shuffle { get; }
@@ -135,9 +140,9 @@ internal sealed class LoaderCreation
         {
             case IObjectCreationOperation { Constructor: { } constructor } when symbols.IsDataLoader(expression.Type):
                 // A user subclass: its constructor's base(...) call is the creation.
-                if (index.BodyOf(constructor) is { } body)
+                foreach (var block in index.BlocksOf(constructor))
                 {
-                    foreach (var call in body.DescendantsAndSelf().OfType<IInvocationOperation>())
+                    foreach (var call in block.DescendantsAndSelf().OfType<IInvocationOperation>())
                     {
                         if (TryCreate(call, symbols, index) is { } baseCreation) found.Add(baseCreation);
                     }

@@ -23,29 +23,30 @@ internal sealed class TrainingLossAnalysis
     public CompilationIndex Index { get; }
     public List<LossFinding> Findings { get; } = new();
     public List<LoaderCreation> Creations { get; } = new();
-    /// <summary>For each creation: the foreach loops that enumerate it.</summary>
-    public Dictionary<IOperation, List<IForEachLoopOperation>> Consumers { get; } = new();
+    /// <summary>For each creation (keyed by its syntax: stable however the operation was reached): the foreach loops that enumerate it.</summary>
+    public Dictionary<SyntaxNode, List<IForEachLoopOperation>> Consumers { get; } = new();
     public HashSet<ILoopOperation> TrainingLoops { get; } = new();
 
     public static TrainingLossAnalysis Run(CompilationIndex index, AnalyzerOptions options)
     {
         var analysis = new TrainingLossAnalysis(index);
         var symbols = index.Symbols;
-        var findings = new Dictionary<(string, IOperation), LossFinding>();
+        var findings = new Dictionary<(string, SyntaxNode), LossFinding>();
         var evaluator = new DegreeEvaluator(index, (at, name) => IsNominalBatchSizeName(options, at, name), findings);
         var dropLastHonoured = symbols.TorchSharpVersion is not { } version || version >= FirstVersionHonouringDropLast;
 
+        var seen = new HashSet<SyntaxNode>();
         foreach (var (_, block) in index.Blocks)
         {
             foreach (var loop in TrainingLoopFinder.Find(block, symbols)) analysis.TrainingLoops.Add(loop.Loop);
             foreach (var operation in block.DescendantsAndSelf())
             {
-                if (LoaderCreation.TryCreate(operation, symbols, index) is { } creation) analysis.Creations.Add(creation);
+                if (LoaderCreation.TryCreate(operation, symbols, index) is { } creation && seen.Add(creation.Syntax)) analysis.Creations.Add(creation);
                 if (operation is IForEachLoopOperation forEach && symbols.IsDataLoader(forEach.Collection.WalkDownConversions().Type))
                 {
                     foreach (var source in LoaderCreation.Resolve(forEach.Collection, index))
                     {
-                        if (!analysis.Consumers.TryGetValue(source.Creation, out var loops)) analysis.Consumers[source.Creation] = loops = new();
+                        if (!analysis.Consumers.TryGetValue(source.Syntax, out var loops)) analysis.Consumers[source.Syntax] = loops = new();
                         loops.Add(forEach);
                     }
                 }

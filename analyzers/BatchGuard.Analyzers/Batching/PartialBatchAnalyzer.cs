@@ -49,7 +49,7 @@ public sealed class PartialBatchAnalyzer : TorchSharpAnalyzer
             foreach (var creation in analysis.Creations)
             {
                 if (!creation.CanYieldShortBatch) continue;
-                analysis.Consumers.TryGetValue(creation.Creation, out var consumers);
+                analysis.Consumers.TryGetValue(creation.Syntax, out var consumers);
                 if (consumers is not null && consumers.Any(LoaderCreation.HandlesShortBatches)) continue;
 
                 var additional = creation is { DropLastSetting: DropLastSetting.False, DropLast: { } explicitFalse }
@@ -59,12 +59,12 @@ public sealed class PartialBatchAnalyzer : TorchSharpAnalyzer
                     ? ImmutableDictionary<string, string?>.Empty.Add(ExplicitDropLastFalse, "true")
                     : ImmutableDictionary<string, string?>.Empty;
 
-                if (batchDependentLosses.TryGetValue(creation.Creation, out var losses))
+                if (batchDependentLosses.TryGetValue(creation.Syntax, out var losses))
                 {
                     var first = losses.OrderBy(f => f.Site.Syntax.SyntaxTree.FilePath).ThenBy(f => f.Site.Syntax.SpanStart).First();
                     var where = $"{LoaderCreation.Shorten(first.Site.Syntax.ToString())}, {first.RuleId}";
                     end.ReportDiagnostic(Diagnostic.Create(Descriptors.BG0001_PartialBatchFeedsBatchDependentLoss,
-                        creation.Syntax.GetLocation(), additional, properties, creation.Name, creation.ShortBatchReason, where));
+                        creation.Location, additional, properties, creation.Name, creation.ShortBatchReason, where));
                     continue;
                 }
 
@@ -76,16 +76,16 @@ public sealed class PartialBatchAnalyzer : TorchSharpAnalyzer
                 if (isTraining)
                 {
                     end.ReportDiagnostic(Diagnostic.Create(Descriptors.BG0002_TrainingLoaderKeepsPartialBatch,
-                        creation.Syntax.GetLocation(), additional, properties, creation.Name, creation.ShortBatchReason));
+                        creation.Location, additional, properties, creation.Name, creation.ShortBatchReason));
                 }
             }
         }));
     }
 
     /// <summary>BG0003/BG0004 findings keyed by the loader creations whose batches reached them.</summary>
-    private static Dictionary<IOperation, List<LossFinding>> LossesByLoader(TrainingLossAnalysis analysis)
+    private static Dictionary<SyntaxNode, List<LossFinding>> LossesByLoader(TrainingLossAnalysis analysis)
     {
-        var result = new Dictionary<IOperation, List<LossFinding>>();
+        var result = new Dictionary<SyntaxNode, List<LossFinding>>();
         foreach (var finding in analysis.Findings)
         {
             if (finding.RuleId is not (RuleIds.SumDividedByNominalBatchSize or RuleIds.LossNormalizedTwice)) continue;
@@ -93,7 +93,7 @@ public sealed class PartialBatchAnalyzer : TorchSharpAnalyzer
             {
                 foreach (var creation in LoaderCreation.Resolve(collection, analysis.Index))
                 {
-                    if (!result.TryGetValue(creation.Creation, out var list)) result[creation.Creation] = list = new();
+                    if (!result.TryGetValue(creation.Syntax, out var list)) result[creation.Syntax] = list = new();
                     if (!list.Contains(finding)) list.Add(finding);
                 }
             }
