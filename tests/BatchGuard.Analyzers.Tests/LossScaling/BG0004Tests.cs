@@ -263,3 +263,63 @@ public sealed class BG0004FixTests
             """));
     }
 }
+
+public sealed class BG0004LossSubclassTests
+{
+    [Fact]
+    public async Task Loss_subclass_whose_forward_is_a_mean_then_divided_by_the_batch_is_reported()
+    {
+        string source = TestReferences.Usings + """
+            class MeanAbsLoss : Loss<Tensor, Tensor, Tensor>
+            {
+                public MeanAbsLoss() : base(nn.Reduction.Mean) { }
+                public override Tensor forward(Tensor input, Tensor target) => (input - target).abs().sum() / input.shape[0];
+            }
+
+            class Trainer
+            {
+                private readonly MeanAbsLoss _loss = new MeanAbsLoss();
+
+                void Train(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer, torch.utils.data.Dataset train)
+                {
+                    foreach (var b in torch.utils.data.DataLoader(train, 16, shuffle: true))
+                    {
+                        var pred = net.forward(b["x"]);
+                        var loss = {|BG0004:_loss.call(pred, b["y"]) / pred.shape[0]|};
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+        await VerifyLoss.Diagnostics(source);
+    }
+
+    [Fact]
+    public async Task Loss_subclass_returning_a_sum_divided_by_the_actual_batch_size_is_correct()
+    {
+        string source = TestReferences.Usings + """
+            class SumAbsLoss : Loss<Tensor, Tensor, Tensor>
+            {
+                public SumAbsLoss() : base(nn.Reduction.Sum) { }
+                public override Tensor forward(Tensor input, Tensor target) => (input - target).abs().sum();
+            }
+
+            class Trainer
+            {
+                void Train(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer, torch.utils.data.Dataset train)
+                {
+                    var criterion = new SumAbsLoss();
+                    foreach (var b in torch.utils.data.DataLoader(train, 16, shuffle: true))
+                    {
+                        var pred = net.forward(b["x"]);
+                        var loss = criterion.forward(pred, b["y"]) / pred.shape[0];
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+        await VerifyLoss.Diagnostics(source);
+    }
+}
