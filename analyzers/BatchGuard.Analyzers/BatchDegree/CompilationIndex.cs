@@ -173,10 +173,10 @@ internal sealed class CompilationIndex
                 case IForEachLoopOperation { LoopControlVariable: IVariableDeclaratorOperation variable } forEach:
                     Add(result, variable.Symbol, new LocalWrite(forEach, tracked: true));
                     break;
-                case IForEachLoopOperation { LoopControlVariable: { } other }:
-                    foreach (var local in other.DescendantsAndSelf().OfType<IDeclarationExpressionOperation>()
-                                 .SelectMany(d => d.Descendants().OfType<ILocalReferenceOperation>()))
-                        Add(result, local.Local, new LocalWrite(local, tracked: false));
+                case IForEachLoopOperation { LoopControlVariable: { } deconstructed } forEach:
+                    // foreach (var (x, y) in loader): each part is written by the loop.
+                    foreach (var local in deconstructed.DescendantsAndSelf().OfType<ILocalReferenceOperation>())
+                        Add(result, local.Local, new LocalWrite(forEach, tracked: true));
                     break;
                 case ISimpleAssignmentOperation { Target: ILocalReferenceOperation target }:
                     Add(result, target.Local, new LocalWrite(operation, tracked: true));

@@ -139,8 +139,11 @@ internal sealed class DegreeEvaluator
                 return BatchValue.Function(null, methodReference.Method);
             case ISimpleAssignmentOperation assignment:
                 return Eval(assignment.Value, frame, loss);
-            case ICompoundAssignmentOperation compound:
+            case ICompoundAssignmentOperation { OperatorKind: BinaryOperatorKind.Divide or BinaryOperatorKind.Multiply } compound:
                 return Arithmetic(compound.OperatorKind, compound.Target, compound.Value, compound, frame, loss);
+            case ICompoundAssignmentOperation:
+                // total += x is usually an accumulator across iterations, which source order cannot follow.
+                return BatchValue.Unknown;
             default:
                 return BatchValue.Unknown;
         }
@@ -158,7 +161,9 @@ internal sealed class DegreeEvaluator
                 var collection = forEach.Collection.WalkDownConversions();
                 if (!_symbols.IsDataLoader(collection.Type)) return BatchValue.Unknown;
                 _collections.Add(collection);
-                return BatchValue.Container(collection);
+                if (forEach.LoopControlVariable is IVariableDeclaratorOperation) return BatchValue.Container(collection);
+                // A part of a deconstructed batch: foreach (var (x, y) in loader).
+                return _symbols.IsTensor(read.Type) ? BatchValue.PerSample(0) : BatchValue.Unknown;
             case ICompoundAssignmentOperation compound:
                 value = Eval(compound, frame, loss);
                 break;
@@ -197,7 +202,7 @@ internal sealed class DegreeEvaluator
             var owner = Eval(instance, frame, loss: false);
             // b["img"], b[0], b.Item1 on a batch from a DataLoader.
             if (owner.Kind == ValueKind.BatchContainer && _symbols.IsTensor(type)) return BatchValue.PerSample(0);
-            if (owner.Kind != ValueKind.Unknown && _symbols.IsTensor(owner is { } ? instance.Type : null)) return BatchValue.Unknown;
+            if (_symbols.IsTensor(instance.Type)) return BatchValue.Unknown; // x.grad, x.T, ...: not modelled
         }
         if (IsNumeric(type))
         {
@@ -425,7 +430,7 @@ internal sealed class DegreeEvaluator
 
     private static readonly ImmutableHashSet<string> Elementwise = ImmutableHashSet.Create(
         "pow", "square", "sqrt", "exp", "log", "log1p", "sigmoid", "tanh", "relu", "softplus", "log_softmax", "softmax",
-        "masked_fill", "mul_", "cos", "sin", "erf", "gelu", "silu");
+        "masked_fill", "cos", "sin", "erf", "gelu", "silu");
 
     private static readonly ImmutableHashSet<string> Comparisons = ImmutableHashSet.Create(
         "gt", "ge", "lt", "le", "eq", "ne", "greater", "greater_equal", "less", "less_equal", "not_equal", "logical_and",
@@ -451,7 +456,7 @@ internal sealed class DegreeEvaluator
                 return SizeOfDimension(receiver, LoaderCreation.AsLong(arguments[0].Value.WalkDownConversions().ConstantValue), frame);
             case "div" or "div_" or "divide" or "true_divide" or "true_divide_" when arguments.Length == 1:
                 return Arithmetic(BinaryOperatorKind.Divide, receiver, arguments[0].Value, invocation, frame, loss);
-            case "mul" or "multiply" when arguments.Length == 1:
+            case "mul" or "mul_" or "multiply" when arguments.Length == 1:
                 return Arithmetic(BinaryOperatorKind.Multiply, receiver, arguments[0].Value, invocation, frame, loss);
             case "add" or "add_" when arguments.Length == 1:
                 return Arithmetic(BinaryOperatorKind.Add, receiver, arguments[0].Value, invocation, frame, loss);

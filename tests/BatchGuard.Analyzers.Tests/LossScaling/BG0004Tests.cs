@@ -323,3 +323,53 @@ public sealed class BG0004LossSubclassTests
         await VerifyLoss.Diagnostics(source);
     }
 }
+
+public sealed class BG0004BatchShapesTests
+{
+    [Fact]
+    public async Task Deconstructed_batches_from_a_custom_collate_are_followed()
+    {
+        string source = TestReferences.Usings + """
+            class Trainer
+            {
+                void Train(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer, torch.utils.data.Dataset<(Tensor, Tensor)> data)
+                {
+                    var loader = new DataLoader<(Tensor, Tensor), (Tensor, Tensor)>(data, 16,
+                        (items, device) => (cat(items.Select(i => i.Item1).ToArray(), 0), cat(items.Select(i => i.Item2).ToArray(), 0)), shuffle: true);
+                    foreach (var (x, y) in loader)
+                    {
+                        var loss = {|BG0004:F.mse_loss(net.forward(x), y) / x.shape[0]|};
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+        await VerifyLoss.Diagnostics(source);
+    }
+}
+
+public sealed class BG0004AccumulationTests
+{
+    [Fact]
+    public async Task Running_sample_counter_is_not_mistaken_for_a_batch_count()
+    {
+        string source = TestReferences.Usings + """
+            class Trainer
+            {
+                void Train(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer, torch.utils.data.Dataset train)
+                {
+                    long seen = 1;
+                    foreach (var b in torch.utils.data.DataLoader(train, 16, shuffle: true, drop_last: true))
+                    {
+                        seen += b["x"].shape[0];
+                        var loss = F.mse_loss(net.forward(b["x"]), b["y"]) / seen;
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+        await VerifyLoss.Diagnostics(source);
+    }
+}
