@@ -249,4 +249,51 @@ public sealed class BG0001Tests
                         drop_last: true)
             """));
     }
+
+    [Fact]
+    public async Task Loader_returned_by_a_factory_method_is_followed_to_its_creation()
+    {
+        string source = TestReferences.Usings + """
+            class Trainer
+            {
+                static DataLoader MakeLoader(torch.utils.data.Dataset data) => {|BG0001:torch.utils.data.DataLoader(data, 16, shuffle: true)|};
+
+                void Train(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer, torch.utils.data.Dataset data)
+                {
+                    foreach (var b in MakeLoader(data))
+                    {
+                        var loss = (net.forward(b["x"]) - b["y"]).abs().sum() / 16;
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+        await VerifyBatching.Diagnostics(source);
+    }
+
+    [Fact]
+    public async Task Fix_adds_drop_last_to_a_subclass_base_call()
+    {
+        static string Source(string baseCall) => TestReferences.Usings + $$"""
+            class BoxLoader : DataLoader
+            {
+                public BoxLoader(torch.utils.data.Dataset data) : {{baseCall}} { }
+            }
+
+            class Trainer
+            {
+                void Train(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer, torch.utils.data.Dataset data)
+                {
+                    foreach (var b in new BoxLoader(data))
+                    {
+                        var loss = F.l1_loss(net.forward(b["x"]), b["y"]) / b["x"].shape[0];
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+        await VerifyFix.Verify(Source("{|BG0001:base(data, 8, shuffle: true)|}"), Source("base(data, 8, shuffle: true, drop_last: true)"));
+    }
 }
