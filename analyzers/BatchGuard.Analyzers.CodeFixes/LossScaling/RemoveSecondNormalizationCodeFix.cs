@@ -12,8 +12,8 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 namespace BatchGuard.Analyzers.CodeFixes.LossScaling;
 
 /// <summary>
-/// BG0004: removes the second normalisation — <c>perBatch / n</c> becomes <c>perBatch</c>, <c>x.div(n)</c> becomes
-/// <c>x</c>, and a statement <c>loss /= n;</c> or <c>loss.div_(n);</c> is deleted. Equivalence key:
+/// BG0004: removes the second normalisation — <c>perBatch / n</c> and <c>perBatch * (1.0 / n)</c> become
+/// <c>perBatch</c>, <c>x.div(n)</c> becomes <c>x</c>, and a statement <c>loss /= n;</c> or <c>loss.div_(n);</c> is deleted. Equivalence key:
 /// <see cref="EquivalenceKey"/>.
 /// </summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(RemoveSecondNormalizationCodeFix)), Shared]
@@ -32,7 +32,7 @@ public sealed class RemoveSecondNormalizationCodeFix : CodeFixProvider
         foreach (var diagnostic in context.Diagnostics)
         {
             var site = root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true);
-            if (Rewrite(root, site) is null) continue;
+            if (Rewrite(root, site, KeepsRight(diagnostic)) is null) continue;
             context.RegisterCodeFix(CodeAction.Create("Remove the second normalisation",
                 ct => Apply(context.Document, diagnostic, ct), EquivalenceKey), diagnostic);
         }
@@ -43,15 +43,18 @@ public sealed class RemoveSecondNormalizationCodeFix : CodeFixProvider
         var root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
         if (root is null) return document;
         var site = root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true);
-        return Rewrite(root, site) is { } newRoot ? document.WithSyntaxRoot(newRoot) : document;
+        return Rewrite(root, site, KeepsRight(diagnostic)) is { } newRoot ? document.WithSyntaxRoot(newRoot) : document;
     }
 
-    private static SyntaxNode? Rewrite(SyntaxNode root, SyntaxNode site)
+    private static SyntaxNode? Rewrite(SyntaxNode root, SyntaxNode site, bool keepRight)
     {
         switch (site)
         {
             case BinaryExpressionSyntax { RawKind: (int)SyntaxKind.DivideExpression } division:
                 return root.ReplaceNode(division, division.Left.WithTriviaFrom(division));
+            case BinaryExpressionSyntax { RawKind: (int)SyntaxKind.MultiplyExpression } product:
+                var kept = keepRight ? product.Right : product.Left;
+                return root.ReplaceNode(product, kept.WithTriviaFrom(product));
             case InvocationExpressionSyntax { Expression: MemberAccessExpressionSyntax access } call:
                 return call.Parent is ExpressionStatementSyntax inPlace
                     ? RemoveStatement(root, inPlace)
@@ -64,6 +67,10 @@ public sealed class RemoveSecondNormalizationCodeFix : CodeFixProvider
                 return null;
         }
     }
+
+    /// <summary>For <c>(1.0 / n) * loss</c> the loss is the right operand.</summary>
+    private static bool KeepsRight(Diagnostic diagnostic) =>
+        diagnostic.Properties.TryGetValue(BatchGuard.Analyzers.BatchDegree.LossFinding.Keys.KeepOperand, out var keep) && keep == "right";
 
     /// <summary>Deletes the statement; comments written before it stay, its indentation and line go.</summary>
     private static SyntaxNode? RemoveStatement(SyntaxNode root, StatementSyntax statement)

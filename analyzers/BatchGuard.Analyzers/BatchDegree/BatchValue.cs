@@ -61,6 +61,12 @@ internal sealed class BatchValue
     public static BatchValue Count(bool canBeZero, bool isHost = false) =>
         new(ValueKind.Reduced) { Degree = 1, IsCount = true, CanBeZero = canBeZero, IsHost = isHost };
 
+    /// <summary><c>1.0 / n</c> for a batch count n: degree -1.</summary>
+    public static BatchValue ReciprocalCount() => new(ValueKind.Reduced) { Degree = -1, IsReciprocalCount = true };
+
+    /// <summary>A reciprocal of a batch count (<c>1.0 / x.shape[0]</c>): multiplying by it normalises by the batch.</summary>
+    public bool IsReciprocalCount { get; private set; }
+
     public static BatchValue Nominal(string text) => new(ValueKind.NominalBatchSize) { Text = text };
 
     public static BatchValue Container(IOperation collection) => new(ValueKind.BatchContainer) { Origin = collection };

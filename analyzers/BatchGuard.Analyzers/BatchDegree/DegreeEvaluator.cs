@@ -293,6 +293,13 @@ internal sealed class DegreeEvaluator
                 if (left.IsTensorWithDegree && right.IsTensorWithDegree)
                 {
                     var degree = left.Degree + right.Degree;
+                    // mean * (1.0 / n): the reciprocal of a batch count normalises an averaged loss a second time.
+                    if (loss && degree == -1 && left.Kind == ValueKind.Reduced && right.Kind == ValueKind.Reduced &&
+                        (left.Degree == 0 && right.IsReciprocalCount || right.Degree == 0 && left.IsReciprocalCount))
+                    {
+                        var (kept, factor) = left.Degree == 0 ? (leftOperation, rightOperation) : (rightOperation, leftOperation);
+                        ReportNormalizedTwice(kept, factor, site, "multiplied", keepLeft: left.Degree == 0);
+                    }
                     return left.Kind == ValueKind.PerSample || right.Kind == ValueKind.PerSample
                         ? BatchValue.PerSample(degree, isMask: left.IsMask && right.IsMask)
                         : BatchValue.Reduced(degree);
@@ -312,6 +319,8 @@ internal sealed class DegreeEvaluator
     private BatchValue Divide(BatchValue numerator, BatchValue divisor, IOperation numeratorOperation, IOperation divisorOperation,
         IOperation site, bool loss)
     {
+        // 1.0 / n of a batch count: degree -1, remembered so that `mean * (1.0 / n)` reads as a second normalisation.
+        if (numerator.Kind == ValueKind.Constant && divisor.IsCount && divisor.Degree == 1) return BatchValue.ReciprocalCount();
         if (!numerator.IsTensorWithDegree) return BatchValue.Unknown;
         if (divisor.Kind == ValueKind.Constant && IsNominalBatchSize(divisorOperation)) divisor = BatchValue.Nominal(divisorOperation.Syntax.ToString());
 
@@ -331,7 +340,7 @@ internal sealed class DegreeEvaluator
             var degree = numerator.Degree - divisor.Degree;
             if (numerator.Kind == ValueKind.PerSample) return BatchValue.PerSample(degree);
             if (loss && numerator.Degree == 0 && divisor.IsCount && divisor.Degree == 1)
-                ReportNormalizedTwice(numeratorOperation, divisorOperation, site);
+                ReportNormalizedTwice(numeratorOperation, divisorOperation, site, "divided", keepLeft: true);
             return BatchValue.Reduced(degree);
         }
         if (divisor.Kind == ValueKind.PerSample && numerator.Kind == ValueKind.PerSample)
@@ -649,9 +658,10 @@ internal sealed class DegreeEvaluator
             new object[] { Text(numerator), Text(divisor), actual ?? "the first dimension of the summed tensor" }, properties);
     }
 
-    private void ReportNormalizedTwice(IOperation numerator, IOperation divisor, IOperation site) =>
-        Record(RuleIds.LossNormalizedTwice, site, divisor,
-            new object[] { Text(numerator), "divided", Text(divisor), "1/batch size" }, ImmutableDictionary<string, string?>.Empty);
+    private void ReportNormalizedTwice(IOperation loss, IOperation normalizer, IOperation site, string how, bool keepLeft) =>
+        Record(RuleIds.LossNormalizedTwice, site, normalizer,
+            new object[] { Text(loss), how, Text(normalizer), "1/batch size" },
+            ImmutableDictionary<string, string?>.Empty.Add(LossFinding.Keys.KeepOperand, keepLeft ? "left" : "right"));
 
     private void ReportCountThatCanBeZero(IOperation divisor, BatchValue count, IOperation site)
     {

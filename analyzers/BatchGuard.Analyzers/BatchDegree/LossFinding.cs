@@ -37,6 +37,8 @@ internal sealed class LossFinding
     {
         /// <summary>BG0003: the expression of the actual batch size (e.g. <c>pred.shape[0]</c>), when one is in scope.</summary>
         public const string ActualBatchSize = "ActualBatchSize";
+        /// <summary>BG0004: which operand of the binary operation is the loss to keep, "left" or "right".</summary>
+        public const string KeepOperand = "KeepOperand";
         /// <summary>BG0005: "tensor" (wrap with clamp_min(1)) or "host" (wrap with Math.Max(count, 1)).</summary>
         public const string CountKind = "CountKind";
     }

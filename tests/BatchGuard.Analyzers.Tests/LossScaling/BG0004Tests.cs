@@ -250,6 +250,27 @@ public sealed class BG0004FixTests
     }
 
     [Fact]
+    public async Task Multiplying_a_mean_by_the_reciprocal_batch_size_is_reported_and_fixed()
+    {
+        await CompilationEndFix<LossNormalizationAnalyzer, RemoveSecondNormalizationCodeFix>.Verify(Train("""
+            var loss = {|BG0004:(1.0 / y.shape[0]) * F.mse_loss(pred, y)|};
+            loss.backward();
+            """), Train("""
+            var loss = F.mse_loss(pred, y);
+            loss.backward();
+            """));
+    }
+
+    [Fact]
+    public async Task Multiplying_a_sum_by_the_reciprocal_batch_size_is_a_correct_mean()
+    {
+        await Verify<LossNormalizationAnalyzer>.Diagnostics(Train("""
+            var loss = (pred - y).pow(2).sum() * (1.0 / y.shape[0]);
+            loss.backward();
+            """));
+    }
+
+    [Fact]
     public async Task Fix_all_removes_every_second_normalisation()
     {
         await CompilationEndFix<LossNormalizationAnalyzer, RemoveSecondNormalizationCodeFix>.Verify(Train("""
