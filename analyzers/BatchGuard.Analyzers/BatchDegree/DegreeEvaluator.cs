@@ -17,6 +17,7 @@ namespace BatchGuard.Analyzers.BatchDegree;
 internal sealed class DegreeEvaluator
 {
     private const int MaxCallDepth = 6;
+    private const int MaxEvaluationDepth = 256;
 
     private readonly CompilationIndex _index;
     private readonly TorchSharpSymbols _symbols;
@@ -95,7 +96,8 @@ internal sealed class DegreeEvaluator
         operation = operation.WalkDownConversions();
         var key = (operation, frame, loss);
         if (_memo.TryGetValue(key, out var cached)) return cached;
-        if (!_inProgress.Add((operation, frame))) return BatchValue.Unknown; // a cycle
+        // A cycle, or a chain of locals so long that following it could exhaust the compiler's stack: give up.
+        if (_inProgress.Count >= MaxEvaluationDepth || !_inProgress.Add((operation, frame))) return BatchValue.Unknown;
         try
         {
             var value = Compute(operation, frame, loss);
