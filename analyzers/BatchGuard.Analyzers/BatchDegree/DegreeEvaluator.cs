@@ -204,7 +204,12 @@ internal sealed class DegreeEvaluator
             var owner = Eval(instance, frame, loss: false);
             // b["img"], b[0], b.Item1 on a batch from a DataLoader.
             if (owner.Kind == ValueKind.BatchContainer && _symbols.IsTensor(type)) return BatchValue.PerSample(0);
-            if (_symbols.IsTensor(instance.Type)) return BatchValue.Unknown; // x.grad, x.T, ...: not modelled
+            // x[.., 0], x[1..]: a slice along the batch axis keeps it; x[0] picks a sample; x.grad, x.T: not modelled.
+            if (_symbols.IsTensor(instance.Type))
+                return reference is IPropertyReferenceOperation { Property.IsIndexer: true, Arguments.Length: > 0 } indexer &&
+                       FirstIndexIsRange(indexer) && owner.Kind == ValueKind.PerSample
+                    ? BatchValue.PerSample(owner.Degree)
+                    : BatchValue.Unknown;
         }
         if (IsNumeric(type))
         {
@@ -221,6 +226,13 @@ internal sealed class DegreeEvaluator
             return joined;
         }
         return BatchValue.Unknown;
+    }
+
+    private static bool FirstIndexIsRange(IPropertyReferenceOperation indexer)
+    {
+        var first = indexer.Arguments[0].Value.WalkDownConversions();
+        if (first is IArrayCreationOperation { Initializer: { ElementValues.Length: > 0 } indices }) first = indices.ElementValues[0].WalkDownConversions();
+        return first is IRangeOperation;
     }
 
     private static bool IsNumeric(ITypeSymbol? type) =>
@@ -341,7 +353,8 @@ internal sealed class DegreeEvaluator
             if (divisor.CanBeZero && loss) ReportCountThatCanBeZero(divisorOperation, divisor, site);
             var degree = numerator.Degree - divisor.Degree;
             if (numerator.Kind == ValueKind.PerSample) return BatchValue.PerSample(degree);
-            if (loss && numerator.Degree == 0 && divisor.IsCount && divisor.Degree == 1)
+            // Any reduced divisor of degree 1 (a count, the batch size, a sum of a batch column) normalises by the batch.
+            if (loss && numerator.Degree == 0 && divisor.Degree == 1)
                 ReportNormalizedTwice(numeratorOperation, divisorOperation, site, "divided", keepLeft: true);
             return BatchValue.Reduced(degree);
         }
@@ -478,6 +491,8 @@ internal sealed class DegreeEvaluator
                 var value = Eval(receiver, frame, loss);
                 var min = arguments.FirstOrDefault(a => a.Parameter?.Name is "min" or "minimum" or "min_value" or "value") ?? arguments.FirstOrDefault();
                 if (value.IsCount) return min is not null && IsPositiveConstant(min.Value) ? value.Guarded() : value;
+                // Clamping a reduced value (a normaliser, typically at 1) keeps its scale for every batch that matters.
+                if (value.Kind == ValueKind.Reduced) return value;
                 return value.Kind == ValueKind.PerSample && value.Degree == 0 ? BatchValue.PerSample(0) : BatchValue.Unknown;
             }
         }

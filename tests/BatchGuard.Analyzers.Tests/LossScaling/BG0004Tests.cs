@@ -394,3 +394,39 @@ public sealed class BG0004AccumulationTests
         await VerifyLoss.Diagnostics(source);
     }
 }
+
+public sealed class BG0004IndexingTests
+{
+    private static string Train(string body) => TestReferences.Usings + $$"""
+        class Trainer
+        {
+            void Train(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer, torch.utils.data.Dataset train)
+            {
+                foreach (var b in torch.utils.data.DataLoader(train, 16, shuffle: true))
+                {
+                    var output = net.forward(b["x"]);
+                    {{body}}
+                    optimizer.step();
+                }
+            }
+        }
+        """;
+
+    [Fact]
+    public async Task Slicing_along_the_batch_axis_keeps_the_batch()
+    {
+        await VerifyLoss.Diagnostics(Train("""
+            var loss = {|BG0004:output[.., 0].mean() / output.shape[0]|};
+            loss.backward();
+            """));
+    }
+
+    [Fact]
+    public async Task Picking_one_sample_is_not_a_batch()
+    {
+        await VerifyLoss.Diagnostics(Train("""
+            var loss = output[0].mean() / output.shape[0];
+            loss.backward();
+            """));
+    }
+}
