@@ -367,8 +367,19 @@ internal sealed class DegreeEvaluator
 
     private static bool IsPositiveConstant(IOperation operation) =>
         operation.WalkDownConversions().ConstantValue is { HasValue: true, Value: { } value } &&
-        value is IConvertible convertible && !(value is string or bool) &&
-        convertible.ToDouble(System.Globalization.CultureInfo.InvariantCulture) > 0;
+        value switch
+        {
+            int i => i > 0,
+            long l => l > 0,
+            float f => f > 0,
+            double d => d > 0,
+            decimal m => m > 0,
+            short s => s > 0,
+            byte b => b > 0,
+            uint u => u > 0,
+            ulong ul => ul > 0,
+            _ => false,
+        };
 
     /// <summary>The divisor is the batch size the feeding loader was configured with, or a symbol named like one.</summary>
     private bool IsNominalBatchSize(IOperation divisor)
