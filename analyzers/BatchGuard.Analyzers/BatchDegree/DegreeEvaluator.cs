@@ -216,9 +216,9 @@ internal sealed class DegreeEvaluator
             if (_isNominalName(reference, member.Name)) return BatchValue.Nominal(reference.Syntax.ToString());
             return LooksLikeACount(member.Name) ? BatchValue.Unknown : BatchValue.Constant;
         }
-        if (_symbols.IsTensor(type) || _symbols.IsModule(type))
+        if (_symbols.IsTensor(type) || _symbols.IsModule(type) || type?.TypeKind == TypeKind.Delegate)
         {
-            // A loss or criterion stored in a field: agree over every write in the compilation.
+            // A loss, criterion or loss function stored in a field: agree over every write in the compilation.
             var writes = _index.WritesTo(member);
             if (writes.Count == 0 || writes.Count > 4) return BatchValue.Unknown;
             var joined = Eval(writes[0], new Frame(null, null, frame.Depth + 1), loss: false);

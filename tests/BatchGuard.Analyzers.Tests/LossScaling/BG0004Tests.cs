@@ -430,3 +430,27 @@ public sealed class BG0004IndexingTests
             """));
     }
 }
+
+public sealed class BG0004LossFunctionFieldTests
+{
+    [Fact]
+    public async Task Loss_function_stored_in_a_field_is_followed_into_its_lambda()
+    {
+        string source = TestReferences.Usings + """
+            class Trainer
+            {
+                private readonly Func<Tensor, Tensor, Tensor> _lossFn = (p, t) => {|BG0004:F.l1_loss(p, t) / t.size(0)|};
+
+                void Train(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer, torch.utils.data.Dataset train)
+                {
+                    foreach (var b in torch.utils.data.DataLoader(train, 16, shuffle: true))
+                    {
+                        _lossFn(net.forward(b["x"]), b["y"]).backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+        await VerifyLoss.Diagnostics(source);
+    }
+}
