@@ -1,0 +1,406 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace BatchGuard.Analyzers.BatchDegree;
+
+/// <summary>
+/// Computes the batch degree of the value that reaches a <c>backward()</c> call, following locals, fields, lambdas,
+/// helper methods and custom loss modules declared in the compilation, and records every batch-dependent
+/// normalisation met on the way (BG0003-BG0005). Only operations in "loss position" (whose value flows into the
+/// loss, not into a divisor, a model input or a logging read) produce findings. When a degree is unknown nothing is
+/// claimed: a miss is better than a false positive.
+/// </summary>
+internal sealed partial class DegreeEvaluator
+{
+    private const int MaxCallDepth = 6;
+    private const int MaxEvaluationDepth = 256;
+
+    private readonly CompilationIndex _index;
+    private readonly TorchSharpSymbols _symbols;
+    private readonly Func<IOperation, string, bool> _isNominalName;
+    private readonly Dictionary<(string Rule, SyntaxNode Site), LossFinding> _findings;
+
+    // Per root (one backward() call).
+    private readonly Dictionary<(IOperation, Frame, bool), BatchValue> _memo = new();
+    private readonly HashSet<(IOperation, Frame)> _inProgress = new();
+    private readonly HashSet<IOperation> _collections = new();
+    private readonly List<LossFinding> _touched = new();
+    private ImmutableArray<LoaderCreation> _feedingLoaders;
+    private bool _batchesAreFull;
+
+    public DegreeEvaluator(CompilationIndex index, Func<IOperation, string, bool> isNominalName,
+        Dictionary<(string Rule, SyntaxNode Site), LossFinding> findings)
+    {
+        _index = index;
+        _symbols = index.Symbols;
+        _isNominalName = isNominalName;
+        _findings = findings;
+    }
+
+    /// <summary>
+    /// Evaluates the loss of one <c>backward()</c> call. <paramref name="feedingLoaders"/> are the loaders whose loop
+    /// encloses it (their batch size is the nominal one); <paramref name="batchesAreFull"/> when they never yield a
+    /// short batch (drop_last, an exact dataset, or a loop that skips short batches): then dividing by the nominal
+    /// batch size is exact and BG0003 stays silent.
+    /// </summary>
+    public BatchValue EvaluateBackward(IInvocationOperation backward, ImmutableArray<LoaderCreation> feedingLoaders,
+        IEnumerable<IOperation> enclosingCollections, bool batchesAreFull)
+    {
+        _memo.Clear();
+        _inProgress.Clear();
+        _collections.Clear();
+        _touched.Clear();
+        _feedingLoaders = feedingLoaders;
+        _batchesAreFull = batchesAreFull;
+        if (backward.Instance is null) return BatchValue.Unknown;
+        var result = Eval(backward.Instance, new Frame(null, null, 0), loss: true);
+        foreach (var finding in _touched)
+        {
+            finding.FeedingCollections.UnionWith(_collections);
+            finding.FeedingCollections.UnionWith(enclosingCollections);
+        }
+        return result;
+    }
+
+    private sealed class Frame
+    {
+        private readonly Dictionary<IParameterSymbol, BatchValue>? _arguments;
+
+        public Frame(Frame? lexicalParent, Dictionary<IParameterSymbol, BatchValue>? arguments, int depth)
+        {
+            LexicalParent = lexicalParent;
+            _arguments = arguments;
+            Depth = depth;
+        }
+
+        public Frame? LexicalParent { get; }
+        public int Depth { get; }
+
+        public BatchValue? Lookup(IParameterSymbol parameter)
+        {
+            for (var frame = this; frame is not null; frame = frame.LexicalParent)
+            {
+                if (frame._arguments is not null && frame._arguments.TryGetValue(parameter, out var value)) return value;
+            }
+            return null;
+        }
+    }
+
+    private BatchValue Eval(IOperation? operation, Frame frame, bool loss)
+    {
+        if (operation is null) return BatchValue.Unknown;
+        operation = operation.WalkDownConversions();
+        var key = (operation, frame, loss);
+        if (_memo.TryGetValue(key, out var cached)) return cached;
+        // A cycle, or a chain of locals so long that following it could exhaust the compiler's stack: give up.
+        if (_inProgress.Count >= MaxEvaluationDepth || !_inProgress.Add((operation, frame))) return BatchValue.Unknown;
+        try
+        {
+            var value = Compute(operation, frame, loss);
+            _memo[key] = value;
+            return value;
+        }
+        finally
+        {
+            _inProgress.Remove((operation, frame));
+        }
+    }
+
+    private BatchValue Compute(IOperation operation, Frame frame, bool loss)
+    {
+        if (operation.ConstantValue.HasValue) return BatchValue.Constant;
+        switch (operation)
+        {
+            case ILocalReferenceOperation local:
+                return LocalValue(local, frame, loss);
+            case IParameterReferenceOperation parameter:
+                return frame.Lookup(parameter.Parameter) ??
+                       // An unbound tensor parameter (a training step that receives its batch): presume per-sample.
+                       (_symbols.IsTensor(parameter.Type) ? BatchValue.PerSample(0) : BatchValue.Unknown);
+            case IFieldReferenceOperation or IPropertyReferenceOperation:
+                return MemberValue((IMemberReferenceOperation)operation, frame);
+            case IArrayElementReferenceOperation element:
+                return ShapeElement(element, frame);
+            case IBinaryOperation binary:
+                return Binary(binary, frame, loss);
+            case IUnaryOperation { OperatorKind: UnaryOperatorKind.Minus or UnaryOperatorKind.Plus } unary:
+                return Eval(unary.Operand, frame, loss);
+            case IInvocationOperation invocation:
+                return Invocation(invocation, frame, loss);
+            case IConditionalOperation { WhenFalse: not null } conditional when conditional.Type is not null:
+                return BatchValue.Join(Eval(conditional.WhenTrue, frame, loss), Eval(conditional.WhenFalse, frame, loss));
+            case IDelegateCreationOperation delegateCreation:
+                return Eval(delegateCreation.Target, frame, loss);
+            case IAnonymousFunctionOperation lambda:
+                return BatchValue.Function(lambda, null);
+            case IMethodReferenceOperation methodReference:
+                return BatchValue.Function(null, methodReference.Method);
+            case ISimpleAssignmentOperation assignment:
+                return Eval(assignment.Value, frame, loss);
+            case ICompoundAssignmentOperation { OperatorKind: BinaryOperatorKind.Divide or BinaryOperatorKind.Multiply } compound:
+                return Arithmetic(compound.OperatorKind, compound.Target, compound.Value, compound, frame, loss);
+            case ICompoundAssignmentOperation:
+                // total += x is usually an accumulator across iterations, which source order cannot follow.
+                return BatchValue.Unknown;
+            default:
+                return BatchValue.Unknown;
+        }
+    }
+
+    // ---- locals, parameters, members ----
+
+    private BatchValue LocalValue(ILocalReferenceOperation read, Frame frame, bool loss)
+    {
+        if (_index.ReachingWrite(read) is not { } write) return BatchValue.Unknown;
+        BatchValue value;
+        switch (write.Operation)
+        {
+            case IForEachLoopOperation forEach:
+                var collection = forEach.Collection.WalkDownConversions();
+                if (!_symbols.IsDataLoader(collection.Type)) return BatchValue.Unknown;
+                _collections.Add(collection);
+                if (forEach.LoopControlVariable is IVariableDeclaratorOperation) return BatchValue.Container(collection);
+                // A part of a deconstructed batch: foreach (var (x, y) in loader).
+                return _symbols.IsTensor(read.Type) ? BatchValue.PerSample(0) : BatchValue.Unknown;
+            case ICompoundAssignmentOperation compound:
+                value = Eval(compound, frame, loss);
+                break;
+            default:
+                value = Eval(LoaderCreation.ValueOf(write.Operation), frame, loss);
+                break;
+        }
+        // `if (numPositives == 0) continue;` or any other test of the count guards it.
+        if (value.CanBeZero && IsTestedInACondition(read)) value = value.Guarded();
+        return value;
+    }
+
+    private static bool IsTestedInACondition(ILocalReferenceOperation read)
+    {
+        var root = CompilationIndex.Root(read);
+        foreach (var operation in root.Descendants())
+        {
+            var condition = operation switch
+            {
+                IConditionalOperation c => c.Condition,
+                IWhileLoopOperation w => w.Condition,
+                _ => null,
+            };
+            if (condition is not null && condition.DescendantsAndSelf().OfType<ILocalReferenceOperation>()
+                    .Any(r => SymbolEqualityComparer.Default.Equals(r.Local, read.Local))) return true;
+        }
+        return false;
+    }
+
+    private BatchValue MemberValue(IMemberReferenceOperation reference, Frame frame)
+    {
+        var member = reference.Member;
+        var type = reference.Type;
+        if (reference.Instance is { } instance && !(instance is IInstanceReferenceOperation))
+        {
+            var owner = Eval(instance, frame, loss: false);
+            // b["img"], b[0], b.Item1 on a batch from a DataLoader.
+            if (owner.Kind == ValueKind.BatchContainer && _symbols.IsTensor(type)) return BatchValue.PerSample(0);
+            // x[.., 0], x[1..]: a slice along the batch axis keeps it; x[0] picks a sample; x.grad, x.T: not modelled.
+            if (_symbols.IsTensor(instance.Type))
+                return reference is IPropertyReferenceOperation { Property.IsIndexer: true, Arguments.Length: > 0 } indexer &&
+                       FirstIndexIsRange(indexer) && owner.Kind == ValueKind.PerSample
+                    ? BatchValue.PerSample(owner.Degree)
+                    : BatchValue.Unknown;
+        }
+        if (IsNumeric(type))
+        {
+            if (_isNominalName(reference, member.Name)) return BatchValue.Nominal(reference.Syntax.ToString());
+            return LooksLikeACount(member.Name) ? BatchValue.Unknown : BatchValue.Constant;
+        }
+        if (_symbols.IsTensor(type) || _symbols.IsModule(type) || type?.TypeKind == TypeKind.Delegate)
+        {
+            // A loss, criterion or loss function stored in a field: agree over every write in the compilation.
+            var writes = _index.WritesTo(member);
+            if (writes.Count == 0 || writes.Count > 4) return BatchValue.Unknown;
+            var joined = Eval(writes[0], new Frame(null, null, frame.Depth + 1), loss: false);
+            for (var i = 1; i < writes.Count; i++) joined = BatchValue.Join(joined, Eval(writes[i], new Frame(null, null, frame.Depth + 1), loss: false));
+            return joined;
+        }
+        return BatchValue.Unknown;
+    }
+
+    private static bool FirstIndexIsRange(IPropertyReferenceOperation indexer)
+    {
+        var first = indexer.Arguments[0].Value.WalkDownConversions();
+        if (first is IArrayCreationOperation { Initializer: { ElementValues.Length: > 0 } indices }) first = indices.ElementValues[0].WalkDownConversions();
+        return first is IRangeOperation;
+    }
+
+    private static bool IsNumeric(ITypeSymbol? type) =>
+        type?.SpecialType is SpecialType.System_Int32 or SpecialType.System_Int64 or SpecialType.System_Single or
+            SpecialType.System_Double or SpecialType.System_Int16 or SpecialType.System_UInt32 or SpecialType.System_UInt64;
+
+    private static bool LooksLikeACount(string name)
+    {
+        var lower = name.ToLowerInvariant();
+        return lower.Contains("count") || lower.Contains("num") || lower.Contains("size") || lower.Contains("total") ||
+               lower.Contains("len") || lower.StartsWith("n", StringComparison.Ordinal) && name.Length > 1 && char.IsUpper(name[1]);
+    }
+
+    /// <summary><c>x.shape[0]</c> / <c>x.size()[0]</c>: the actual batch size of a per-sample tensor.</summary>
+    private BatchValue ShapeElement(IArrayElementReferenceOperation element, Frame frame)
+    {
+        if (element.Indices.Length != 1) return BatchValue.Unknown;
+        var array = element.ArrayReference.WalkDownConversions();
+        IOperation? tensor = array switch
+        {
+            IPropertyReferenceOperation { Property.Name: "shape" } shape when _symbols.IsTensor(shape.Instance?.Type) => shape.Instance,
+            IInvocationOperation { TargetMethod.Name: "size", Arguments.Length: 0 } size when _symbols.IsTensor(size.Instance?.Type) => size.Instance,
+            _ => null,
+        };
+        if (tensor is null) return BatchValue.Unknown;
+        return SizeOfDimension(tensor, LoaderCreation.AsLong(element.Indices[0].WalkDownConversions().ConstantValue), frame);
+    }
+
+    private BatchValue SizeOfDimension(IOperation tensor, long? dimension, Frame frame)
+    {
+        if (dimension is null) return BatchValue.Unknown;
+        if (dimension != 0) return BatchValue.Constant;
+        return Eval(tensor, frame, loss: false).Kind == ValueKind.PerSample ? BatchValue.Count(canBeZero: false, isHost: true) : BatchValue.Unknown;
+    }
+
+    // ---- arithmetic ----
+
+    private BatchValue Binary(IBinaryOperation binary, Frame frame, bool loss)
+    {
+        switch (binary.OperatorKind)
+        {
+            case BinaryOperatorKind.Add or BinaryOperatorKind.Subtract or BinaryOperatorKind.Multiply or BinaryOperatorKind.Divide:
+                return Arithmetic(binary.OperatorKind, binary.LeftOperand, binary.RightOperand, binary, frame, loss);
+            case BinaryOperatorKind.GreaterThan or BinaryOperatorKind.GreaterThanOrEqual or BinaryOperatorKind.LessThan or
+                BinaryOperatorKind.LessThanOrEqual or BinaryOperatorKind.Equals or BinaryOperatorKind.NotEquals or
+                BinaryOperatorKind.And or BinaryOperatorKind.Or:
+                return Mask(Eval(binary.LeftOperand, frame, false), Eval(binary.RightOperand, frame, false));
+            default:
+                return BatchValue.Unknown;
+        }
+    }
+
+    private static BatchValue Mask(BatchValue left, BatchValue right) =>
+        left.Kind == ValueKind.PerSample || right.Kind == ValueKind.PerSample ? BatchValue.PerSample(0, isMask: true) : BatchValue.Unknown;
+
+    private BatchValue Arithmetic(BinaryOperatorKind kind, IOperation leftOperation, IOperation rightOperation, IOperation site, Frame frame, bool loss)
+    {
+        var left = Eval(leftOperation, frame, loss);
+        var right = Eval(rightOperation, frame, kind != BinaryOperatorKind.Divide && loss);
+        switch (kind)
+        {
+            case BinaryOperatorKind.Add or BinaryOperatorKind.Subtract:
+                if (left.IsTensorWithDegree && right.IsTensorWithDegree)
+                    return left.Kind == right.Kind && left.Degree == right.Degree ? BatchValue.Join(left, right) : BatchValue.Unknown;
+                if (left.IsTensorWithDegree && IsConstant(right))
+                    return kind == BinaryOperatorKind.Add && IsPositiveConstant(rightOperation) ? left.Guarded().WithoutMask() : left.WithoutMask();
+                if (right.IsTensorWithDegree && IsConstant(left))
+                    return kind == BinaryOperatorKind.Add && IsPositiveConstant(leftOperation) ? right.Guarded().WithoutMask() : BatchValue.Unknown;
+                return BatchValue.Unknown;
+
+            case BinaryOperatorKind.Multiply:
+                if (left.IsTensorWithDegree && right.IsTensorWithDegree)
+                {
+                    var degree = left.Degree + right.Degree;
+                    // mean * (1.0 / n): the reciprocal of a batch count normalises an averaged loss a second time.
+                    if (loss && degree == -1 && left.Kind == ValueKind.Reduced && right.Kind == ValueKind.Reduced &&
+                        (left.Degree == 0 && right.IsReciprocalCount || right.Degree == 0 && left.IsReciprocalCount))
+                    {
+                        var (kept, factor) = left.Degree == 0 ? (leftOperation, rightOperation) : (rightOperation, leftOperation);
+                        ReportNormalizedTwice(kept, factor, site, "multiplied", keepLeft: left.Degree == 0);
+                    }
+                    return left.Kind == ValueKind.PerSample || right.Kind == ValueKind.PerSample
+                        ? BatchValue.PerSample(degree, isMask: left.IsMask && right.IsMask)
+                        : BatchValue.Reduced(degree);
+                }
+                if (left.IsTensorWithDegree && IsConstant(right)) return left.IsCount ? left : left.WithoutMask();
+                if (right.IsTensorWithDegree && IsConstant(left)) return right.IsCount ? right : right.WithoutMask();
+                return BatchValue.Unknown;
+
+            case BinaryOperatorKind.Divide:
+                return Divide(left, right, leftOperation, rightOperation, site, loss);
+
+            default:
+                return BatchValue.Unknown;
+        }
+    }
+
+    private BatchValue Divide(BatchValue numerator, BatchValue divisor, IOperation numeratorOperation, IOperation divisorOperation,
+        IOperation site, bool loss)
+    {
+        // 1.0 / n of a batch count: degree -1, remembered so that `mean * (1.0 / n)` reads as a second normalisation.
+        if (numerator.Kind == ValueKind.Constant && divisor.IsCount && divisor.Degree == 1) return BatchValue.ReciprocalCount();
+        if (!numerator.IsTensorWithDegree) return BatchValue.Unknown;
+        if (divisor.Kind == ValueKind.Constant && IsNominalBatchSize(divisorOperation)) divisor = BatchValue.Nominal(divisorOperation.Syntax.ToString());
+
+        if (divisor.Kind == ValueKind.NominalBatchSize)
+        {
+            if (numerator.Kind == ValueKind.Reduced && numerator.Degree == 1 && !numerator.IsCount)
+            {
+                if (loss && !_batchesAreFull) ReportSumOverNominalBatchSize(numeratorOperation, divisorOperation, site);
+                return BatchValue.Reduced(0); // what the author meant; do not cascade into BG0004
+            }
+            return numerator.WithoutMask();
+        }
+        if (divisor.Kind == ValueKind.Constant) return numerator.IsCount ? numerator : numerator.WithoutMask();
+        if (divisor.Kind == ValueKind.Reduced)
+        {
+            if (divisor.CanBeZero && loss) ReportCountThatCanBeZero(divisorOperation, divisor, site);
+            var degree = numerator.Degree - divisor.Degree;
+            if (numerator.Kind == ValueKind.PerSample) return BatchValue.PerSample(degree);
+            // Any reduced divisor of degree 1 (a count, the batch size, a sum of a batch column) normalises by the batch.
+            if (loss && numerator.Degree == 0 && divisor.Degree == 1)
+                ReportNormalizedTwice(numeratorOperation, divisorOperation, site, "divided", keepLeft: true);
+            return BatchValue.Reduced(degree);
+        }
+        if (divisor.Kind == ValueKind.PerSample && numerator.Kind == ValueKind.PerSample)
+            return BatchValue.PerSample(numerator.Degree - divisor.Degree);
+        return BatchValue.Unknown;
+    }
+
+    private static bool IsConstant(BatchValue value) => value.Kind is ValueKind.Constant or ValueKind.NominalBatchSize;
+
+    private static bool IsPositiveConstant(IOperation operation) =>
+        operation.WalkDownConversions().ConstantValue is { HasValue: true, Value: { } value } &&
+        value switch
+        {
+            int i => i > 0,
+            long l => l > 0,
+            float f => f > 0,
+            double d => d > 0,
+            decimal m => m > 0,
+            short s => s > 0,
+            byte b => b > 0,
+            uint u => u > 0,
+            ulong ul => ul > 0,
+            _ => false,
+        };
+
+    /// <summary>The divisor is the batch size the feeding loader was configured with, or a symbol named like one.</summary>
+    private bool IsNominalBatchSize(IOperation divisor)
+    {
+        divisor = divisor.WalkDownConversions();
+        var constant = LoaderCreation.AsLong(divisor.ConstantValue);
+        var symbol = ReferencedSymbol(divisor);
+        foreach (var loader in _feedingLoaders)
+        {
+            if (constant is not null && loader.BatchSizeConstant == constant) return true;
+            if (symbol is not null && loader.BatchSize is { } batchSize &&
+                SymbolEqualityComparer.Default.Equals(symbol, ReferencedSymbol(batchSize.Value.WalkDownConversions()))) return true;
+        }
+        return symbol is not null && _isNominalName(divisor, symbol.Name);
+    }
+
+    private static ISymbol? ReferencedSymbol(IOperation operation) => operation switch
+    {
+        ILocalReferenceOperation l => l.Local,
+        IParameterReferenceOperation p => p.Parameter,
+        IMemberReferenceOperation m => m.Member,
+        _ => null,
+    };
+}
