@@ -133,6 +133,8 @@ public sealed class TrainingGuard : IDisposable
     {
         ArgumentNullException.ThrowIfNull(loss);
         ObjectDisposedException.ThrowIf(_disposed, this);
+        if (loss.numel() != 1) throw new ArgumentException($"TrainingGuard needs the scalar loss (one element); got a tensor of shape [{string.Join(", ", loss.shape)}]. Reduce it (mean or sum) first.", nameof(loss));
+        ArgumentOutOfRangeException.ThrowIfNegative(batchSize);
         int batch = batchSize is > 0 and <= int.MaxValue ? (int)batchSize : 0;
         var place = _epochs.Advance(new StepRecord(_step, 0, batch, _markedEpoch));
         var context = new StepContext(_step++, place.Epoch, place.Position, _markedEpoch, batch, place.IsPartial, lossScale);
