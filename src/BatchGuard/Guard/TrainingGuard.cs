@@ -316,7 +316,10 @@ public sealed class TrainingGuard : IDisposable
         }
     }
 
-    /// <summary>Repair uses k only once the detector has measured it over enough partial batches; never an assumed value.</summary>
+    /// <summary>
+    /// Repair uses k only once the detector has measured it over enough partial batches, precisely enough, and
+    /// distinguishably from 0; never an assumed value. k is refined at every later partial batch.
+    /// </summary>
     private void LearnExponent(long step)
     {
         _partialBatchesSeen++;
@@ -326,6 +329,8 @@ public sealed class TrainingGuard : IDisposable
             var diagnosis = Detector.Diagnose();
             if (diagnosis.BatchSizeExponent is not double k || !double.IsFinite(k)) return;
             if (diagnosis.BatchSizeExponentError is not double error || !(error <= Options.RepairMaxExponentError)) return;
+            // A k indistinguishable from 0 means a healthy loss: nothing to repair, and no noise-driven rescaling.
+            if (Math.Abs(k) < 3 * error) return;
             bool first = RepairExponent is null;
             RepairExponent = k;
             if (first && _epochs.NominalBatchSize is int nominal) GuardLog.RepairEnabled(_logger, k, _partialBatchesSeen, step + 1, nominal);
