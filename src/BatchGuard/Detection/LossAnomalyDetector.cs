@@ -36,6 +36,7 @@ public sealed class LossAnomalyDetector
     private readonly PeriodFinder _anomalyPeriod = new();
     private readonly PeriodFinder _levelShiftPeriod = new();
     private readonly RecurringEffectEstimator _recurringEffect = new();
+    private readonly TailCalibration _tails = new();
     private readonly AnomalyLog _anomalies;
     private readonly List<WarmUpStep> _warmUp = [];
     private readonly List<LevelShift> _levelShifts = [];
@@ -126,12 +127,15 @@ public sealed class LossAnomalyDetector
         if (atRecurringPhase) _recurringEffect.Add(residual, sigma);
         var onPeriod = _anomalyPeriod.IsOnPeriod(record.Step) || (atRecurringPhase && _recurringEffect.Established(sigma) is not null);
         var suspect = context.IsPartial || onPeriod;
-        var threshold = (suspect ? Options.SuspectThreshold : Options.Threshold) * Caution();
+        var inAfterEffect = _afterEffectOf is not null && record.Step <= _afterEffectUntil;
+        var tails = _tails.Factor(Options.Threshold);
+        var threshold = (suspect ? Options.SuspectThreshold : Options.Threshold) * Caution() * tails;
+        // Ordinary steps (full batch, off the recurring phase, not in an after-effect) teach the noise's tails.
+        if (!suspect && !atRecurringPhase && !inAfterEffect && Math.Abs(z) <= threshold) _tails.Observe(Math.Abs(z));
         // Pooled evidence: the offset this step should show if the effect found over past epochs applies to it.
         double? expected = ratio is { } r && _exponent.IsEstablished ? _exponent.Estimate!.Value.K * Math.Log(r)
             : atRecurringPhase ? _recurringEffect.Established(sigma) : null;
-        var byEvidence = expected is { } e && MatchesPooledEffect(e, residual, sigma * noise);
-        var inAfterEffect = _afterEffectOf is not null && record.Step <= _afterEffectUntil;
+        var byEvidence = expected is { } e && MatchesPooledEffect(e, residual, sigma * noise * tails);
 
         // A pending dip is resolved by the steps after it; a dip among them is part of the same story.
         var isFollower = _pendingDip is not null;
