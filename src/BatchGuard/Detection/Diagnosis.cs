@@ -36,7 +36,7 @@ public sealed record Diagnosis(int? Period, double? BatchSizeExponent, string Su
     /// <summary>Anomalies attributed to partial batches, their momentum after-effects included.</summary>
     public long PartialBatchAnomalies { get; init; }
 
-    /// <summary>Momentum after-effects: spikes right after another spike, grouped with it (and counted under its cause).</summary>
+    /// <summary>Of <see cref="PartialBatchAnomalies"/>, the momentum after-effects: spikes in the steps right after a partial-batch spike, grouped with it.</summary>
     public long AfterEffectAnomalies { get; init; }
 
     /// <summary>Anomalies attributed to a periodic cause without batch-size information.</summary>

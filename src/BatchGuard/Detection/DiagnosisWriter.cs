@@ -93,7 +93,7 @@ internal static class DiagnosisWriter
         if (f.OtherAnomalies > 0)
         {
             if (finding == Finding.Healthy) finding = Finding.OneOffAnomalies;
-            Append(text, $"{Count(f.OtherAnomalies, "one-off anomaly", "one-off anomalies")} on full batches, not periodic: bad data or an instability, not the batch size; gradient clipping limits their damage.");
+            Append(text, $"{Count(f.OtherAnomalies, "one-off anomaly on a full batch", "one-off anomalies on full batches")}, not periodic: bad data or an instability, not the batch size; gradient clipping limits their damage.");
         }
         if (f.NonFinite > 0)
         {

@@ -28,12 +28,15 @@ public sealed class LossAnomalyDetector
 {
     private const int LevelShiftsKept = 256;
     private const double WarmUpCaution = 1.5;
+    private const double PooledEvidencePriorLogOdds = 3;
 
     private readonly EpochTracker _epochs;
     private readonly RobustTrendBaseline _baseline;
     private readonly BatchSizeExponentEstimator _exponent = new();
     private readonly PeriodFinder _anomalyPeriod = new();
     private readonly PeriodFinder _levelShiftPeriod = new();
+    private readonly RecurringEffectEstimator _recurringEffect = new();
+    private readonly TailCalibration _tails = new();
     private readonly AnomalyLog _anomalies;
     private readonly List<WarmUpStep> _warmUp = [];
     private readonly List<LevelShift> _levelShifts = [];
@@ -120,21 +123,29 @@ public sealed class LossAnomalyDetector
         var z = residual / (sigma * noise);
 
         if (ratio is { } sizeRatio) _exponent.Add(sizeRatio, residual, sigma);
-        var onPeriod = _anomalyPeriod.IsOnPeriod(record.Step);
+        var atRecurringPhase = AtRecurringPhase(record, context);
+        if (atRecurringPhase) _recurringEffect.Add(residual, sigma);
+        var onPeriod = _anomalyPeriod.IsOnPeriod(record.Step) || (atRecurringPhase && _recurringEffect.Established(sigma) is not null);
         var suspect = context.IsPartial || onPeriod;
-        var threshold = suspect ? Options.SuspectThreshold : Options.Threshold;
-        var matchesExponent = ratio is { } r && MatchesExponent(r, residual, sigma * noise);
         var inAfterEffect = _afterEffectOf is not null && record.Step <= _afterEffectUntil;
+        var tails = _tails.Factor(Options.Threshold);
+        var threshold = (suspect ? Options.SuspectThreshold : Options.Threshold) * Caution() * tails;
+        // Ordinary steps (full batch, off the recurring phase, not in an after-effect) teach the noise's tails.
+        if (!suspect && !atRecurringPhase && !inAfterEffect && Math.Abs(z) <= threshold) _tails.Observe(Math.Abs(z));
+        // Pooled evidence: the offset this step should show if the effect found over past epochs applies to it.
+        double? expected = ratio is { } r && _exponent.IsEstablished ? _exponent.Estimate!.Value.K * Math.Log(r)
+            : atRecurringPhase ? _recurringEffect.Established(sigma) : null;
+        var byEvidence = expected is { } e && MatchesPooledEffect(e, residual, sigma * noise * tails);
 
         // A pending dip is resolved by the steps after it; a dip among them is part of the same story.
         var isFollower = _pendingDip is not null;
         Anomaly? verdict = null;
-        if (z > threshold || (matchesExponent && residual > 0))
+        if (z > threshold || (byEvidence && expected > 0))
         {
             verdict = Spike(record, context, prediction, z, onPeriod, inAfterEffect);
             _baseline.Skip();
         }
-        else if (z < -threshold || (matchesExponent && residual < 0))
+        else if (z < -threshold || (byEvidence && expected < 0))
         {
             _baseline.Skip();
             if (suspect)
@@ -142,7 +153,7 @@ public sealed class LossAnomalyDetector
                     context.IsPartial ? AnomalyCause.PartialBatch : AnomalyCause.Periodic, prediction, z, LookAlike.None,
                     context.IsPartial
                         ? $"Dip to {Ratio(value, prediction)} the baseline on a partial batch ({BatchText(context)})."
-                        : $"Dip to {Ratio(value, prediction)} the baseline at the phase of the anomalies that recur every {_anomalyPeriod.Period} steps."));
+                        : $"Dip to {Ratio(value, prediction)} the baseline {RecurrenceText()}."));
             else if (!isFollower)
                 _pendingDip = new PendingDip(record, context, value, prediction, z, Options.DipConfirmationSteps);
         }
@@ -156,11 +167,34 @@ public sealed class LossAnomalyDetector
         return verdict;
     }
 
-    private bool MatchesExponent(double sizeRatio, double residual, double noise)
+    /// <summary>
+    /// Right after the warm-up the noise scale rests on a few steps of the steepest part of the curve: thresholds
+    /// start 1.5× higher and relax to 1× over the next two warm-up lengths.
+    /// </summary>
+    private double Caution()
     {
-        if (!_exponent.IsEstablished) return false;
-        var expected = _exponent.Estimate!.Value.K * Math.Log(sizeRatio);
-        return Math.Abs(expected) >= 2 * noise && residual * expected > 0 && Math.Abs(residual - expected) < Math.Abs(residual);
+        var settled = (StepsObserved - Options.WarmUpSteps) / (2.0 * Options.WarmUpSteps);
+        return settled >= 1 ? 1 : WarmUpCaution - (WarmUpCaution - 1) * Math.Max(0, settled);
+    }
+
+    /// <summary>
+    /// Whether a step shows a pooled effect (k·log(b/B), or the mean offset at a recurring phase) that is established
+    /// beyond doubt: then the step is presumed affected unless its residual speaks clearly against it — the
+    /// likelihood ratio of "offset e" to "no offset" for noise s, log LR = (r·e − e²/2)/s², must not fall below
+    /// −<see cref="PooledEvidencePriorLogOdds"/>. Effects under 5% are not anomalies.
+    /// </summary>
+    private static bool MatchesPooledEffect(double expected, double residual, double noise) =>
+        Math.Abs(expected) >= 0.05 && (residual * expected - expected * expected / 2) / (noise * noise) > -PooledEvidencePriorLogOdds;
+
+    /// <summary>
+    /// For a log without batch sizes: whether this step sits where a short last batch would (the last step of the
+    /// epoch when the epoch length is known, else the phase of the recurring anomalies).
+    /// </summary>
+    private bool AtRecurringPhase(in StepRecord record, StepContext context)
+    {
+        if (record.BatchSize is not null) return false;
+        if (_anomalyPeriod.Period is not null) return _anomalyPeriod.IsOnPeriod(record.Step);
+        return _epochs.StepsPerEpoch is { } perEpoch && context.Position == perEpoch - 1;
     }
 
     private Anomaly Spike(in StepRecord record, StepContext context, double prediction, double z, bool onPeriod, bool inAfterEffect)
@@ -182,7 +216,7 @@ public sealed class LossAnomalyDetector
                 $"Spike to {times} the baseline on a partial batch ({BatchText(context)}){ExponentText()}.");
         else if (onPeriod)
             anomaly = Create(record, context, AnomalyKind.Spike, AnomalyCause.Periodic, prediction, z, LookAlike.None,
-                $"Spike to {times} the baseline at the phase of the anomalies that recur every {_anomalyPeriod.Period} steps.");
+                $"Spike to {times} the baseline {RecurrenceText()}.");
         else
             anomaly = Create(record, context, AnomalyKind.Spike, AnomalyCause.Other, prediction, z, LookAlike.OneOffDataSpike,
                 $"Spike to {times} the baseline on a full batch, not periodic: a one-off (bad data or an instability).");
@@ -266,7 +300,8 @@ public sealed class LossAnomalyDetector
     /// <summary>Feeds the period search; when a period is found, earlier one-off anomalies at its phase are re-attributed.</summary>
     private void NoteRecurring(long step)
     {
-        if (!_anomalyPeriod.Add(step)) return;
+        if (!_anomalyPeriod.Add(step, _epochs.StepsPerEpoch)) return;
+        _recurringEffect.Reset();
         for (var i = 0; i < _anomalies.Count; i++)
         {
             var a = _anomalies[i];
@@ -275,7 +310,7 @@ public sealed class LossAnomalyDetector
             {
                 Cause = AnomalyCause.Periodic,
                 LookAlike = LookAlike.None,
-                Explanation = $"{a.Kind} at the phase of the anomalies that recur every {_anomalyPeriod.Period} steps (re-attributed once the period was found).",
+                Explanation = $"{a.Kind} {RecurrenceText()} (re-attributed once the period was found).",
             };
             _otherAnomalies--;
             _periodicAnomalies++;
@@ -295,10 +330,12 @@ public sealed class LossAnomalyDetector
     {
         _anomalies.Add(anomaly);
         _anomalyCount++;
-        if (anomaly.AfterEffectOf is not null) _afterEffects++;
         switch (anomaly.Cause)
         {
-            case AnomalyCause.PartialBatch: _partialBatchAnomalies++; break;
+            case AnomalyCause.PartialBatch:
+                _partialBatchAnomalies++;
+                if (anomaly.AfterEffectOf is not null) _afterEffects++;
+                break;
             case AnomalyCause.Periodic: _periodicAnomalies++; break;
             // Non-finite steps are counted on their own (NonFiniteSteps), not as one-off anomalies.
             default: if (anomaly.Kind != AnomalyKind.NonFinite) _otherAnomalies++; break;
@@ -352,6 +389,9 @@ public sealed class LossAnomalyDetector
         _exponent.Estimate is { } e && _exponent.Count >= 2
             ? string.Create(CultureInfo.InvariantCulture, $"; pooled over {_exponent.Count} partial batches, loss ∝ b^{e.K:0.0#}")
             : "";
+
+    private string RecurrenceText() =>
+        $"at the same phase of every epoch ({_anomalyPeriod.Period ?? _epochs.StepsPerEpoch} steps), where anomalies recur";
 
     private static string BatchText(StepContext c) => $"{c.BatchSize} of {c.NominalBatchSize}";
 

@@ -2,8 +2,8 @@ namespace BatchGuard.Detection;
 
 /// <summary>
 /// Finds the period of recurring anomalies when the log says nothing about epochs: among the gaps between recent
-/// anomalies, the one that lines up the most of them (same phase), provided they recur in most of the periods they
-/// span. Keeps the last <see cref="Capacity"/> anomaly steps: bounded memory, O(Capacity²) per anomaly (anomalies
+/// anomalies, the one that lines up the most of them (same phase), provided far more line up than chance would (each
+/// does with probability about 1/gap). Keeps the last <see cref="Capacity"/> anomaly steps: bounded memory, O(Capacity²) per anomaly (anomalies
 /// are rare), nothing per healthy step.
 /// </summary>
 internal sealed class PeriodFinder
@@ -26,8 +26,10 @@ internal sealed class PeriodFinder
 
     public bool IsOnPeriod(long step) => Period is { } p && Phase is { } phase && Mod(step - phase, p) == 0;
 
-    /// <summary>Records an anomaly; returns true when the period or phase changed.</summary>
-    public bool Add(long step)
+    /// <summary>Records an anomaly; returns true when the period changed.</summary>
+    /// <param name="step">The anomaly's step.</param>
+    /// <param name="knownPeriod">The epoch length when known: then it is the only candidate.</param>
+    public bool Add(long step, long? knownPeriod = null)
     {
         _steps[_next] = step;
         _next = (_next + 1) % Capacity;
@@ -37,19 +39,24 @@ internal sealed class PeriodFinder
 
         long bestPeriod = 0;
         var bestSupport = 0;
-        for (var i = 0; i < _count; i++)
+        var bestCoverage = 0.0;
+        for (var i = 0; i < (knownPeriod is null ? _count : 1); i++)
         {
-            var gap = step - _steps[i];
+            var gap = knownPeriod ?? step - _steps[i];
             if (gap < 2) continue;
             var (aligned, earliest) = Aligned(step, gap);
             if (aligned < MinAligned) continue;
-            // Most of the periods spanned must hold an anomaly: chance alignments of rare events do not.
-            var periodsSpanned = (step - earliest) / gap + 1;
-            if (aligned * 2 < periodsSpanned) continue;
-            if (aligned > bestSupport || (aligned == bestSupport && gap < bestPeriod))
+            // Beyond the two anomalies that define the gap, each other one lines up by chance with probability
+            // about 1/gap: demand well more than chance. Among equally supported periods, the best covered wins:
+            // P, not P/2 (which lines up the same anomalies).
+            var byChance = (_count - 2) / (double)gap;
+            if (aligned - 2 < 2 + 4 * byChance) continue;
+            var coverage = aligned / (double)((step - earliest) / gap + 1);
+            if (aligned > bestSupport || (aligned == bestSupport && coverage > bestCoverage))
             {
                 bestSupport = aligned;
                 bestPeriod = gap;
+                bestCoverage = coverage;
             }
         }
         if (bestSupport == 0 || (Period is not null && bestSupport <= Support)) return false;
