@@ -18,7 +18,7 @@ public sealed class PartialBatchTrainingTests(ITestOutputHelper output)
     private static (List<GuardStepResult> Steps, GuardReport Report) Train(GuardPolicy policy, bool healthyLoss = false)
     {
         using var data = new TinyRegression(FullBatches * BatchSize + ShortBatch, seed: 5, features: 8, hidden: 32);
-        using var optimizer = optim.SGD(data.Model.parameters(), learningRate: 0.05, momentum: 0.9);
+        using var optimizer = optim.SGD(data.Model.parameters(), learningRate: 0.02, momentum: 0.9);
         var options = new GuardOptions { Policy = policy, NominalBatchSize = BatchSize, StepsPerEpoch = StepsPerEpoch };
         using var guard = new TrainingGuard(data.Model.parameters(), optimizer, options);
         var steps = new List<GuardStepResult>();
