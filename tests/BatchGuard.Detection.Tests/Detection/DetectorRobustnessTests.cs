@@ -108,3 +108,40 @@ public class DetectorRobustnessTests
         Assert.Equal(100, diagnosis.PartialBatchesSeen);
     }
 }
+
+public class HeavyTailedNoiseTests
+{
+    private static double Gaussian(Random random) =>
+        Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+
+    private static double StudentT5(Random random)
+    {
+        double chiSquare = 0;
+        for (var i = 0; i < 5; i++) { var g = Gaussian(random); chiSquare += g * g; }
+        return Gaussian(random) / Math.Sqrt(chiSquare / 5);
+    }
+
+    [Fact]
+    public void Heavy_tailed_noise_raises_the_thresholds_so_its_tails_are_not_alarms()
+    {
+        var detector = new LossAnomalyDetector();
+        var random = new Random(12);
+
+        for (var t = 0; t < 20_000; t++) detector.Observe(new StepRecord(t, Math.Exp(0.05 * StudentT5(random)), 64));
+
+        Assert.True(detector.TailFactor > 1.5, $"tail factor {detector.TailFactor:F2}");
+        Assert.True(detector.Anomalies.Count <= 4, $"{detector.Anomalies.Count} alarms in 20,000 healthy steps");
+    }
+
+    [Fact]
+    public void Gaussian_noise_keeps_the_configured_thresholds()
+    {
+        var detector = new LossAnomalyDetector();
+        var random = new Random(13);
+
+        for (var t = 0; t < 20_000; t++) detector.Observe(new StepRecord(t, Math.Exp(0.05 * Gaussian(random)), 64));
+
+        Assert.Equal(1, detector.TailFactor);
+        Assert.Empty(detector.Anomalies);
+    }
+}
