@@ -20,7 +20,7 @@ internal sealed class TailCalibration
     private const double PriorSteps = 300;
 
     /// <summary>Acceptable rate of |z| beyond the threshold on an ordinary step (both sides).</summary>
-    public const double TargetRate = 3e-5;
+    public const double TargetRate = 2e-5;
 
     /// <summary>The thresholds never rise beyond this factor: past it a spike would have to be absurd to be seen.</summary>
     private const double MaxFactor = 3;

@@ -145,3 +145,18 @@ public class HeavyTailedNoiseTests
         Assert.Empty(detector.Anomalies);
     }
 }
+
+public class StepNumberingTests
+{
+    [Fact]
+    public void A_resumed_run_whose_steps_count_from_zero_again_gets_no_negative_positions()
+    {
+        var detector = new LossAnomalyDetector(new DetectorOptions { StepsPerEpoch = 10 });
+        for (var t = 100; t < 200; t++) detector.Observe(new StepRecord(t, 1));
+
+        for (var t = 0; t < 50; t++) detector.Observe(new StepRecord(t, t == 25 ? double.NaN : 1));
+
+        var nan = Assert.Single(detector.Anomalies);
+        Assert.Equal((25L, 5, 2), (nan.Step, nan.Position, nan.Epoch));
+    }
+}
