@@ -48,6 +48,8 @@ public sealed class LossAnomalyDetector
     private AnomalyCause _afterEffectCause;
 
     private long _anomalyCount, _partialBatchAnomalies, _afterEffects, _periodicAnomalies, _otherAnomalies;
+    // Root events (after-effects not counted), for the summary.
+    private long _partialBatchEvents, _periodicEvents, _otherEvents;
     private long _nonFinite, _nonPositive, _partialBatches, _levelShiftCount;
 
     /// <summary>Creates a detector; <paramref name="options"/> defaults to <c>new DetectorOptions()</c>.</summary>
@@ -333,6 +335,8 @@ public sealed class LossAnomalyDetector
             };
             _otherAnomalies--;
             _periodicAnomalies++;
+            _otherEvents--;
+            _periodicEvents++;
             if (!a.Retrospective && double.IsFinite(a.Score)) _tails.Forget(Math.Abs(a.Score));
             // Its momentum after-effects follow it.
             for (var j = i + 1; j < _anomalies.Count && _anomalies[j].Step <= a.Step + Options.AfterEffectSteps; j++)
@@ -350,15 +354,24 @@ public sealed class LossAnomalyDetector
     {
         _anomalies.Add(anomaly);
         _anomalyCount++;
+        var root = anomaly.AfterEffectOf is null;
         switch (anomaly.Cause)
         {
             case AnomalyCause.PartialBatch:
                 _partialBatchAnomalies++;
-                if (anomaly.AfterEffectOf is not null) _afterEffects++;
+                if (root) _partialBatchEvents++;
+                else _afterEffects++;
                 break;
-            case AnomalyCause.Periodic: _periodicAnomalies++; break;
+            case AnomalyCause.Periodic:
+                _periodicAnomalies++;
+                if (root) _periodicEvents++;
+                break;
             // Non-finite steps are counted on their own (NonFiniteSteps), not as one-off anomalies.
-            default: if (anomaly.Kind != AnomalyKind.NonFinite) _otherAnomalies++; break;
+            default:
+                if (anomaly.Kind == AnomalyKind.NonFinite) break;
+                _otherAnomalies++;
+                if (root) _otherEvents++;
+                break;
         }
         return anomaly;
     }
@@ -382,6 +395,9 @@ public sealed class LossAnomalyDetector
             _afterEffects,
             _periodicAnomalies,
             _otherAnomalies,
+            _partialBatchEvents,
+            _periodicEvents,
+            _otherEvents,
             _nonFinite,
             _nonPositive,
             _levelShifts.Count(s => s.LookAlike == LookAlike.LearningRateDrop),
