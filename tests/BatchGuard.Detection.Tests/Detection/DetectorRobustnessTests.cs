@@ -160,3 +160,31 @@ public class StepNumberingTests
         Assert.Equal((25L, 5, 2), (nan.Step, nan.Position, nan.Epoch));
     }
 }
+
+public class HostileInputTests
+{
+    [Fact]
+    public void Arbitrary_step_records_never_make_the_detector_throw()
+    {
+        var random = new Random(21);
+        double[] losses = [double.NaN, double.PositiveInfinity, double.NegativeInfinity, 0, -1, double.Epsilon, double.MaxValue, 1e-300, 1, 2.5];
+        long[] steps = [long.MinValue, long.MaxValue, 0, -5, 3, 1_000_000_000_000];
+        foreach (var options in new[] { new DetectorOptions(), new DetectorOptions { StepsPerEpoch = 7, NominalBatchSize = 3 } })
+        {
+            var detector = new LossAnomalyDetector(options);
+            for (var i = 0; i < 5_000; i++)
+            {
+                var record = new StepRecord(
+                    random.Next(4) == 0 ? steps[random.Next(steps.Length)] : i,
+                    random.Next(3) == 0 ? losses[random.Next(losses.Length)] : Math.Exp(random.NextDouble()),
+                    random.Next(3) == 0 ? null : random.Next(-2, 70),
+                    random.Next(3) == 0 ? null : random.Next(-1, 5),
+                    random.Next(5) == 0 ? losses[random.Next(losses.Length)] : null);
+                detector.Observe(record);
+                if (i % 500 == 0) Assert.NotNull(detector.Diagnose().Summary);
+            }
+            Assert.Equal(5_000, detector.StepsObserved);
+            Assert.False(string.IsNullOrWhiteSpace(detector.Diagnose().Summary));
+        }
+    }
+}
