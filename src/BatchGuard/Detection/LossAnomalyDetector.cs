@@ -136,7 +136,7 @@ public sealed class LossAnomalyDetector
         var onPeriod = _anomalyPeriod.IsOnPeriod(record.Step) || (atRecurringPhase && _recurringEffect.Established(sigma) is not null);
         var suspect = context.IsPartial || onPeriod;
         var inAfterEffect = _afterEffectOf is not null && record.Step <= _afterEffectUntil;
-        var tails = _tails.Factor(Options.Threshold);
+        var tails = Options.AdaptToHeavyTails ? _tails.Factor(Options.Threshold) : 1;
         var threshold = (suspect ? Options.SuspectThreshold : Options.Threshold) * Caution() * tails;
         // Ordinary steps (full batch, off the recurring phase, not in an after-effect) teach the noise's tails, those
         // somewhat beyond the threshold included (leaving them out would hide the very tail being measured); a step

@@ -134,6 +134,17 @@ public class HeavyTailedNoiseTests
     }
 
     [Fact]
+    public void Without_adaptation_heavy_tails_do_raise_alarms()
+    {
+        var detector = new LossAnomalyDetector(new DetectorOptions { AdaptToHeavyTails = false });
+        var random = new Random(12);
+
+        for (var t = 0; t < 20_000; t++) detector.Observe(new StepRecord(t, Math.Exp(0.05 * StudentT5(random)), 64));
+
+        Assert.True(detector.Anomalies.Count > 10, $"{detector.Anomalies.Count} alarms");
+    }
+
+    [Fact]
     public void Gaussian_noise_keeps_the_configured_thresholds()
     {
         var detector = new LossAnomalyDetector();
