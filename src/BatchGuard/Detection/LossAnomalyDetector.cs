@@ -30,6 +30,9 @@ public sealed class LossAnomalyDetector
     private const double WarmUpCaution = 1.5;
     private const double PooledEvidencePriorLogOdds = 3;
 
+    /// <summary>|z| beyond which an ordinary step of a log without batch sizes is a candidate for a recurring effect.</summary>
+    private const double RecurrenceCandidateZ = 3;
+
     private readonly EpochTracker _epochs;
     private readonly RobustTrendBaseline _baseline;
     private readonly BatchSizeExponentEstimator _exponent = new();
@@ -146,7 +149,7 @@ public sealed class LossAnomalyDetector
             _tails.Observe(Math.Abs(z));
             // Without batch sizes, a short last batch's moderate spikes look like heavy tails until they are seen
             // to recur: exceedances feed a period search of their own, and once one is found they are not noise.
-            if (record.BatchSize is null && Math.Abs(z) > TailCalibration.High && _exceedancePeriod.Add(record.Step, _epochs.StepsPerEpoch))
+            if (record.BatchSize is null && Math.Abs(z) > RecurrenceCandidateZ && _exceedancePeriod.Add(record.Step, _epochs.StepsPerEpoch))
             {
                 _tails.Reset();
                 _recurringEffect.Reset();
