@@ -36,7 +36,7 @@ public enum EventKind { PartialBatch, OneOffSpike, NonFinite }
 public sealed record LabelledEvent(long Step, long End, EventKind Kind);
 
 /// <summary>A synthetic loss log with its labels.</summary>
-public sealed record LabelledCurve(string Name, CurveFamily Family, double Noise, bool HasBatchSizes, StepRecord[] Steps, LabelledEvent[] Events);
+public sealed record LabelledCurve(string Name, CurveFamily Family, double Noise, bool HeavyTailed, bool HasBatchSizes, StepRecord[] Steps, LabelledEvent[] Events);
 
 /// <summary>
 /// Generates labelled loss curves: a falling curve L∞ + (L0 − L∞)·e^(−t/τ) with multiplicative noise of width σ in
@@ -176,7 +176,7 @@ public static class CurveGenerator
         }
         events.Sort((a, b) => a.Step.CompareTo(b.Step));
         var name = $"{family}#{index} σ={noise}{(heavyTailed ? " t5" : "")} epoch={stepsPerEpoch} b/B={shortBatch}/{batch}";
-        return new LabelledCurve(name, family, noise, logsBatchSize, records, [.. events]);
+        return new LabelledCurve(name, family, noise, heavyTailed, logsBatchSize, records, [.. events]);
     }
 
     /// <summary>Student's t with 5 degrees of freedom, scaled to unit variance (its variance is 5/3).</summary>
