@@ -63,6 +63,7 @@ internal static class AnalyzeCommand
         if (files.Count == 0) return UsageError(error, "no FILE given");
 
         var exitCode = Program.Success;
+        var reported = 0;
         foreach (var file in files)
         {
             DetectionReport report;
@@ -77,7 +78,11 @@ internal static class AnalyzeCommand
                 continue;
             }
             if (format == Format.Json) output.WriteLine(DetectionReportJson.Write(report));
-            else DetectionReportText.Write(output, report);
+            else
+            {
+                if (reported++ > 0) output.WriteLine();
+                DetectionReportText.Write(output, report);
+            }
         }
         return exitCode;
     }

@@ -16,6 +16,7 @@ namespace BatchGuard.Benchmarks;
 /// </summary>
 [Config(typeof(Config))]
 [MemoryDiagnoser]
+[MedianColumn]
 public class GuardOverheadBenchmarks
 {
     private sealed class Config : ManualConfig
@@ -23,7 +24,7 @@ public class GuardOverheadBenchmarks
         // In-process: the benchmark runs against this build's patched native library. One torch thread: the
         // shared build machine has 2 cores, and intra-op threads would measure contention, not the guard.
         public Config() => AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance)
-            .WithLaunchCount(1).WithWarmupCount(5).WithIterationCount(15));
+            .WithLaunchCount(1).WithWarmupCount(5).WithIterationCount(30));
     }
 
     private const int BatchSize = 64;

@@ -32,6 +32,12 @@ public sealed record DetectorOptions
     /// </summary>
     public double SuspectThreshold { get; init; } = 3.5;
 
+    /// <summary>
+    /// Raise the thresholds (up to 3×) when the noise proves heavier-tailed than a Gaussian, so that its tails do not
+    /// become alarms. Turn off to keep the thresholds exactly as configured.
+    /// </summary>
+    public bool AdaptToHeavyTails { get; init; } = true;
+
     /// <summary>Smoothing of the baseline's level (per step); larger follows a falling curve faster.</summary>
     public double LevelSmoothing { get; init; } = 0.08;
 

@@ -19,6 +19,9 @@ internal readonly record struct DiagnosisFacts(
     long AfterEffects,
     long PeriodicAnomalies,
     long OtherAnomalies,
+    long PartialBatchEvents,
+    long PeriodicEvents,
+    long OtherEvents,
     long NonFinite,
     long NonPositive,
     int LearningRateDrops,
@@ -71,15 +74,15 @@ internal static class DiagnosisWriter
             }
             if (finding != Finding.Healthy)
             {
-                Append(text, $"{Count(f.PartialBatchAnomalies, "partial-batch anomaly", "partial-batch anomalies")}" +
+                Append(text, $"{Count(f.PartialBatchEvents, "partial-batch anomaly", "partial-batch anomalies")}" +
                     (period is { } p ? $" (epochs of {p} steps" + (f.NominalBatchSize is { } b ? $", nominal batch {b})" : ")") : "") +
-                    (f.AfterEffects > 0 ? $", {f.AfterEffects} of them momentum after-effects in the steps that follow: gradient clipping limits those" : "") + ".");
+                    (f.AfterEffects > 0 ? $", followed by {Count(f.AfterEffects, "step", "steps")} of momentum after-effects: gradient clipping limits those" : "") + ".");
             }
         }
         else if (f.PeriodicAnomalies > 0 && f.AnomalyPeriod is { } found)
         {
             finding = Finding.PeriodicAnomalies;
-            Append(text, $"The loss jumps every {found} steps ({f.PeriodicAnomalies} times at the same phase" +
+            Append(text, $"The loss jumps every {found} steps ({f.PeriodicEvents} times at the same phase" +
                 (f.PeriodicPosition is { } pos ? $", position {pos} of the epoch" : "") +
                 "): the signature of a short last batch meeting a loss that depends on the batch size. " +
                 $"Log the batch size (a batch_size column) to confirm; {fix}.");
@@ -87,13 +90,13 @@ internal static class DiagnosisWriter
         else if (f.PartialBatchAnomalies > 0)
         {
             finding = Finding.BatchSizeDependent;
-            Append(text, $"{f.PartialBatchAnomalies} anomalies on partial batches, too few to estimate how the loss scales with the batch size; {fix}.");
+            Append(text, $"{f.PartialBatchEvents} anomalies on partial batches, too few to estimate how the loss scales with the batch size; {fix}.");
         }
 
         if (f.OtherAnomalies > 0)
         {
             if (finding == Finding.Healthy) finding = Finding.OneOffAnomalies;
-            Append(text, $"{Count(f.OtherAnomalies, "one-off anomaly on a full batch", "one-off anomalies on full batches")}, not periodic: bad data or an instability, not the batch size; gradient clipping limits their damage.");
+            Append(text, $"{Count(f.OtherEvents, "one-off anomaly on a full batch", "one-off anomalies on full batches")}, not periodic: bad data or an instability, not the batch size; gradient clipping limits their damage.");
         }
         if (f.NonFinite > 0)
         {

@@ -37,7 +37,8 @@ internal sealed class EpochTracker(DetectorOptions options)
 
     public StepContext Advance(in StepRecord record)
     {
-        _firstStep ??= record.Step;
+        // A step number below the first one (a resumed run that counts from 0 again) starts the count afresh.
+        if (_firstStep is null || record.Step < _firstStep) _firstStep = record.Step;
         if (record.BatchSize is { } b && b > _largestBatch) _largestBatch = b;
         var nominal = NominalBatchSize;
         var partial = record.BatchSize is { } size && nominal is { } n && size < n;
@@ -63,7 +64,7 @@ internal sealed class EpochTracker(DetectorOptions options)
         else if (_partialBatchesSeen > 0 || partial)
         {
             // Without an epoch column, a partial batch closes its epoch; the stream is assumed to start an epoch.
-            var start = _lastPartialStep is { } last ? last + 1 : _firstStep.Value;
+            var start = _lastPartialStep is { } last && last < record.Step ? last + 1 : _firstStep.Value;
             epoch = _partialBatchesSeen;
             position = (int)Math.Min(int.MaxValue, record.Step - start);
         }

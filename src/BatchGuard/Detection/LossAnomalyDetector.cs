@@ -30,12 +30,17 @@ public sealed class LossAnomalyDetector
     private const double WarmUpCaution = 1.5;
     private const double PooledEvidencePriorLogOdds = 3;
 
+    /// <summary>|z| beyond which an ordinary step of a log without batch sizes is a candidate for a recurring effect.</summary>
+    private const double RecurrenceCandidateZ = 3;
+
     private readonly EpochTracker _epochs;
     private readonly RobustTrendBaseline _baseline;
     private readonly BatchSizeExponentEstimator _exponent = new();
     private readonly PeriodFinder _anomalyPeriod = new();
     private readonly PeriodFinder _levelShiftPeriod = new();
+    private readonly PeriodFinder _exceedancePeriod = new();
     private readonly RecurringEffectEstimator _recurringEffect = new();
+    private readonly TailCalibration _tails = new();
     private readonly AnomalyLog _anomalies;
     private readonly List<WarmUpStep> _warmUp = [];
     private readonly List<LevelShift> _levelShifts = [];
@@ -46,6 +51,8 @@ public sealed class LossAnomalyDetector
     private AnomalyCause _afterEffectCause;
 
     private long _anomalyCount, _partialBatchAnomalies, _afterEffects, _periodicAnomalies, _otherAnomalies;
+    // Root events (after-effects not counted), for the summary.
+    private long _partialBatchEvents, _periodicEvents, _otherEvents;
     private long _nonFinite, _nonPositive, _partialBatches, _levelShiftCount;
 
     /// <summary>Creates a detector; <paramref name="options"/> defaults to <c>new DetectorOptions()</c>.</summary>
@@ -68,6 +75,11 @@ public sealed class LossAnomalyDetector
     /// evidence (a period found).
     /// </summary>
     public IReadOnlyList<Anomaly> Anomalies => _anomalies;
+
+    /// <summary>The factor by which heavy-tailed noise has raised the thresholds (1 for Gaussian noise).</summary>
+    internal double TailFactor => _tails.Factor(Options.Threshold);
+
+    internal string TailCounts => _tails.ToString();
 
     /// <summary>Steps observed so far.</summary>
     public long StepsObserved { get; private set; }
@@ -126,12 +138,27 @@ public sealed class LossAnomalyDetector
         if (atRecurringPhase) _recurringEffect.Add(residual, sigma);
         var onPeriod = _anomalyPeriod.IsOnPeriod(record.Step) || (atRecurringPhase && _recurringEffect.Established(sigma) is not null);
         var suspect = context.IsPartial || onPeriod;
-        var threshold = (suspect ? Options.SuspectThreshold : Options.Threshold) * Caution();
+        var inAfterEffect = _afterEffectOf is not null && record.Step <= _afterEffectUntil;
+        var tails = Options.AdaptToHeavyTails ? _tails.Factor(Options.Threshold) : 1;
+        var threshold = (suspect ? Options.SuspectThreshold : Options.Threshold) * Caution() * tails;
+        // Ordinary steps (full batch, off the recurring phase, not in an after-effect) teach the noise's tails, those
+        // somewhat beyond the threshold included (leaving them out would hide the very tail being measured); a step
+        // far beyond it is an event, not noise.
+        if (!suspect && !atRecurringPhase && !inAfterEffect && Math.Abs(z) <= 2 * threshold)
+        {
+            _tails.Observe(Math.Abs(z));
+            // Without batch sizes, a short last batch's moderate spikes look like heavy tails until they are seen
+            // to recur: exceedances feed a period search of their own, and once one is found they are not noise.
+            if (record.BatchSize is null && Math.Abs(z) > RecurrenceCandidateZ && _exceedancePeriod.Add(record.Step, _epochs.StepsPerEpoch))
+            {
+                _tails.Reset();
+                _recurringEffect.Reset();
+            }
+        }
         // Pooled evidence: the offset this step should show if the effect found over past epochs applies to it.
         double? expected = ratio is { } r && _exponent.IsEstablished ? _exponent.Estimate!.Value.K * Math.Log(r)
             : atRecurringPhase ? _recurringEffect.Established(sigma) : null;
-        var byEvidence = expected is { } e && MatchesPooledEffect(e, residual, sigma * noise);
-        var inAfterEffect = _afterEffectOf is not null && record.Step <= _afterEffectUntil;
+        var byEvidence = expected is { } e && MatchesPooledEffect(e, residual, sigma * noise * tails);
 
         // A pending dip is resolved by the steps after it; a dip among them is part of the same story.
         var isFollower = _pendingDip is not null;
@@ -190,6 +217,7 @@ public sealed class LossAnomalyDetector
     {
         if (record.BatchSize is not null) return false;
         if (_anomalyPeriod.Period is not null) return _anomalyPeriod.IsOnPeriod(record.Step);
+        if (_exceedancePeriod.Period is not null) return _exceedancePeriod.IsOnPeriod(record.Step);
         return _epochs.StepsPerEpoch is { } perEpoch && context.Position == perEpoch - 1;
     }
 
@@ -310,6 +338,9 @@ public sealed class LossAnomalyDetector
             };
             _otherAnomalies--;
             _periodicAnomalies++;
+            _otherEvents--;
+            _periodicEvents++;
+            if (!a.Retrospective && double.IsFinite(a.Score)) _tails.Forget(Math.Abs(a.Score));
             // Its momentum after-effects follow it.
             for (var j = i + 1; j < _anomalies.Count && _anomalies[j].Step <= a.Step + Options.AfterEffectSteps; j++)
                 if (_anomalies[j].AfterEffectOf == a.Step && _anomalies[j].Cause == AnomalyCause.Other)
@@ -326,15 +357,24 @@ public sealed class LossAnomalyDetector
     {
         _anomalies.Add(anomaly);
         _anomalyCount++;
+        var root = anomaly.AfterEffectOf is null;
         switch (anomaly.Cause)
         {
             case AnomalyCause.PartialBatch:
                 _partialBatchAnomalies++;
-                if (anomaly.AfterEffectOf is not null) _afterEffects++;
+                if (root) _partialBatchEvents++;
+                else _afterEffects++;
                 break;
-            case AnomalyCause.Periodic: _periodicAnomalies++; break;
+            case AnomalyCause.Periodic:
+                _periodicAnomalies++;
+                if (root) _periodicEvents++;
+                break;
             // Non-finite steps are counted on their own (NonFiniteSteps), not as one-off anomalies.
-            default: if (anomaly.Kind != AnomalyKind.NonFinite) _otherAnomalies++; break;
+            default:
+                if (anomaly.Kind == AnomalyKind.NonFinite) break;
+                _otherAnomalies++;
+                if (root) _otherEvents++;
+                break;
         }
         return anomaly;
     }
@@ -358,6 +398,9 @@ public sealed class LossAnomalyDetector
             _afterEffects,
             _periodicAnomalies,
             _otherAnomalies,
+            _partialBatchEvents,
+            _periodicEvents,
+            _otherEvents,
             _nonFinite,
             _nonPositive,
             _levelShifts.Count(s => s.LookAlike == LookAlike.LearningRateDrop),

@@ -19,12 +19,25 @@ internal static class ClipRule
     public const double Eps = 1e-6;
 
     /// <summary>Total 2-norm of the gradients, as a 0-dim float64 tensor on their device (no host sync).</summary>
+    /// <remarks>
+    /// One norm kernel per gradient, one stack, one norm, one cast: per-parameter norms stay in the gradients' dtype
+    /// (as in clip_grad_norm_) and are only cast when the gradients' dtypes differ.
+    /// </remarks>
     public static Tensor TotalNorm(IReadOnlyList<Tensor> grads, Device device)
     {
         if (grads.Count == 0) return zeros(Array.Empty<long>(), ScalarType.Float64, device);
         var norms = new Tensor[grads.Count];
-        for (int i = 0; i < grads.Count; i++) norms[i] = linalg.vector_norm(grads[i]).to_type(ScalarType.Float64);
-        return linalg.vector_norm(stack(norms));
+        bool mixed = false;
+        for (int i = 0; i < grads.Count; i++)
+        {
+            norms[i] = linalg.vector_norm(grads[i]);
+            mixed |= grads[i].dtype != grads[0].dtype;
+        }
+        if (mixed)
+        {
+            for (int i = 0; i < norms.Length; i++) norms[i] = norms[i].to_type(ScalarType.Float64);
+        }
+        return linalg.vector_norm(stack(norms)).to_type(ScalarType.Float64);
     }
 }
 

@@ -133,6 +133,8 @@ public sealed class TrainingGuard : IDisposable
     {
         ArgumentNullException.ThrowIfNull(loss);
         ObjectDisposedException.ThrowIf(_disposed, this);
+        if (loss.numel() != 1) throw new ArgumentException($"TrainingGuard needs the scalar loss (one element); got a tensor of shape [{string.Join(", ", loss.shape)}]. Reduce it (mean or sum) first.", nameof(loss));
+        ArgumentOutOfRangeException.ThrowIfNegative(batchSize);
         int batch = batchSize is > 0 and <= int.MaxValue ? (int)batchSize : 0;
         var place = _epochs.Advance(new StepRecord(_step, 0, batch, _markedEpoch));
         var context = new StepContext(_step++, place.Epoch, place.Position, _markedEpoch, batch, place.IsPartial, lossScale);
@@ -314,7 +316,10 @@ public sealed class TrainingGuard : IDisposable
         }
     }
 
-    /// <summary>Repair uses k only once the detector has measured it over enough partial batches; never an assumed value.</summary>
+    /// <summary>
+    /// Repair uses k only once the detector has measured it over enough partial batches, precisely enough, and
+    /// distinguishably from 0; never an assumed value. k is refined at every later partial batch.
+    /// </summary>
     private void LearnExponent(long step)
     {
         _partialBatchesSeen++;
@@ -324,6 +329,8 @@ public sealed class TrainingGuard : IDisposable
             var diagnosis = Detector.Diagnose();
             if (diagnosis.BatchSizeExponent is not double k || !double.IsFinite(k)) return;
             if (diagnosis.BatchSizeExponentError is not double error || !(error <= Options.RepairMaxExponentError)) return;
+            // A k indistinguishable from 0 means a healthy loss: nothing to repair, and no noise-driven rescaling.
+            if (Math.Abs(k) < 3 * error) return;
             bool first = RepairExponent is null;
             RepairExponent = k;
             if (first && _epochs.NominalBatchSize is int nominal) GuardLog.RepairEnabled(_logger, k, _partialBatchesSeen, step + 1, nominal);

@@ -66,6 +66,7 @@ public sealed class DetectorScore(string detector)
 public sealed record BenchmarkResult(
     int CurvesPerFamily, int StepsPerCurve, int Seed, long TotalSteps,
     IReadOnlyList<DetectorScore> Overall, IReadOnlyDictionary<CurveFamily, IReadOnlyList<DetectorScore>> ByFamily,
+    IReadOnlyList<DetectorScore> GaussianNoise, IReadOnlyList<DetectorScore> HeavyTailedNoise,
     int LevelShifts, int LevelShiftsNamedCorrectly);
 
 /// <summary>
@@ -89,6 +90,8 @@ public static class DetectionBenchmark
         var names = new[] { BatchGuardFinal, BatchGuardOnline }.Concat(Competitors.Select(c => c().Name)).ToArray();
         var overall = names.Select(n => new DetectorScore(n)).ToArray();
         var byFamily = new Dictionary<CurveFamily, IReadOnlyList<DetectorScore>>();
+        var gaussian = names.Select(n => new DetectorScore(n)).ToArray();
+        var heavyTailed = names.Select(n => new DetectorScore(n)).ToArray();
         long totalSteps = 0;
         int levelShifts = 0, levelShiftsNamed = 0;
         foreach (var family in Enum.GetValues<CurveFamily>())
@@ -119,6 +122,7 @@ public static class DetectionBenchmark
                 {
                     overall[d].Add(curve, alarms[d]);
                     familyScores[d].Add(curve, alarms[d]);
+                    (curve.HeavyTailed ? heavyTailed : gaussian)[d].Add(curve, alarms[d]);
                 }
 
                 if (family is CurveFamily.AdamSawtooth or CurveFamily.LearningRateDrops)
@@ -130,7 +134,7 @@ public static class DetectionBenchmark
                 }
             }
         }
-        return new BenchmarkResult(curvesPerFamily, stepsPerCurve, seed, totalSteps, overall, byFamily, levelShifts, levelShiftsNamed);
+        return new BenchmarkResult(curvesPerFamily, stepsPerCurve, seed, totalSteps, overall, byFamily, gaussian, heavyTailed, levelShifts, levelShiftsNamed);
     }
 
     public static string ToMarkdown(BenchmarkResult result)
@@ -149,6 +153,17 @@ public static class DetectionBenchmark
         }
         text.AppendLine();
         text.AppendLine(Invariant($"Level shifts BatchGuard found on the look-alike curves and named correctly (Adam sawtooth vs learning-rate drop): {result.LevelShiftsNamedCorrectly}/{result.LevelShifts}."));
+        text.AppendLine();
+        text.AppendLine("By noise shape (Gaussian, and Student's t with 5 degrees of freedom on every third curve):");
+        text.AppendLine();
+        text.AppendLine("| detector | F1, Gaussian | false alarms / 10k, Gaussian | F1, heavy-tailed | false alarms / 10k, heavy-tailed |");
+        text.AppendLine("|---|---:|---:|---:|---:|");
+        for (var d = 0; d < result.Overall.Count; d++)
+        {
+            var g = result.GaussianNoise[d];
+            var h = result.HeavyTailedNoise[d];
+            text.AppendLine(Invariant($"| {g.Detector} | {g.F1:F3} | {g.FalseAlarmsPer10k:F2} | {h.F1:F3} | {h.FalseAlarmsPer10k:F2} |"));
+        }
         text.AppendLine();
         text.AppendLine("F1 per family (families without events show false alarms / 10k healthy steps instead):");
         text.AppendLine();
@@ -176,7 +191,13 @@ public static class DetectionBenchmark
             {
                 var curve = CurveGenerator.Generate(family, i, stepsPerCurve, seed);
                 var detector = new LossAnomalyDetector();
-                foreach (var step in curve.Steps) detector.Observe(step);
+                var factors = new List<double>();
+                foreach (var step in curve.Steps)
+                {
+                    detector.Observe(step);
+                    if (step.Step % 500 == 0) factors.Add(detector.TailFactor);
+                }
+                output.WriteLine($"TAILS {curve.Name}: {string.Join(" ", factors.Select(f => f.ToString("F2", CultureInfo.InvariantCulture)))} {detector.TailCounts}");
                 var anomalies = detector.Anomalies;
                 foreach (var e in curve.Events)
                 {

@@ -36,10 +36,11 @@ public enum EventKind { PartialBatch, OneOffSpike, NonFinite }
 public sealed record LabelledEvent(long Step, long End, EventKind Kind);
 
 /// <summary>A synthetic loss log with its labels.</summary>
-public sealed record LabelledCurve(string Name, CurveFamily Family, double Noise, bool HasBatchSizes, StepRecord[] Steps, LabelledEvent[] Events);
+public sealed record LabelledCurve(string Name, CurveFamily Family, double Noise, bool HeavyTailed, bool HasBatchSizes, StepRecord[] Steps, LabelledEvent[] Events);
 
 /// <summary>
-/// Generates labelled loss curves: a falling curve L∞ + (L0 − L∞)·e^(−t/τ) with multiplicative log-normal noise σ,
+/// Generates labelled loss curves: a falling curve L∞ + (L0 − L∞)·e^(−t/τ) with multiplicative noise of width σ in
+/// log space (Gaussian, or for every third curve Student's t with 5 degrees of freedom),
 /// epochs of a random length with a random short last batch b of B; the loss of a batch of b samples carries noise
 /// σ·√(B/b) and, for a batch-size dependent loss, the factor (b/B)^k. Everything is drawn from the seed.
 /// </summary>
@@ -57,6 +58,8 @@ public static class CurveGenerator
         // Not HashCode.Combine: it is seeded per process, and the benchmark must give the same curves every run.
         var random = new Random(unchecked(seed * 1_000_003 + (int)family * 10_007 + index));
         var noise = NoiseLevels[index % NoiseLevels.Length];
+        // Every third curve has heavy-tailed noise (Student's t, 5 degrees of freedom, same variance).
+        var heavyTailed = index % 3 == 2;
         var stepsPerEpoch = random.Next(40, 401);
         var batch = BatchSizes[random.Next(BatchSizes.Length)];
         var ratio = ShortBatchRatios[(index / NoiseLevels.Length + random.Next(2)) % ShortBatchRatios.Length];
@@ -166,13 +169,22 @@ public static class CurveGenerator
             var b = isShort[t] ? shortBatch : batch;
             var sampleNoise = noise * Math.Sqrt((double)batch / b);
             var clean = floor + (start - floor) * Math.Exp(-t / tau);
-            var loss = clean * Math.Exp(sampleNoise * Gaussian(random) + extra[t]) * Math.Pow((double)b / batch, exponent);
+            var shock = heavyTailed ? StudentT5(random) : Gaussian(random);
+            var loss = clean * Math.Exp(sampleNoise * shock + extra[t]) * Math.Pow((double)b / batch, exponent);
             if (nonFinite[t] is { } bad) loss = bad;
             records[t] = new StepRecord(t, loss, logsBatchSize ? b : null, logsEpoch ? t / stepsPerEpoch : null);
         }
         events.Sort((a, b) => a.Step.CompareTo(b.Step));
-        var name = $"{family}#{index} σ={noise} epoch={stepsPerEpoch} b/B={shortBatch}/{batch}";
-        return new LabelledCurve(name, family, noise, logsBatchSize, records, [.. events]);
+        var name = $"{family}#{index} σ={noise}{(heavyTailed ? " t5" : "")} epoch={stepsPerEpoch} b/B={shortBatch}/{batch}";
+        return new LabelledCurve(name, family, noise, heavyTailed, logsBatchSize, records, [.. events]);
+    }
+
+    /// <summary>Student's t with 5 degrees of freedom, scaled to unit variance (its variance is 5/3).</summary>
+    private static double StudentT5(Random random)
+    {
+        double chiSquare = 0;
+        for (var i = 0; i < 5; i++) { var g = Gaussian(random); chiSquare += g * g; }
+        return Gaussian(random) / Math.Sqrt(chiSquare / 5) * Math.Sqrt(3.0 / 5);
     }
 
     private static double Gaussian(Random random) =>

@@ -82,6 +82,17 @@ public sealed class AnalyzeCommandTests : IDisposable
     }
 
     [Fact]
+    public void Text_reports_of_several_files_are_separated_by_a_blank_line()
+    {
+        var first = SpikyLog("a.csv");
+        var second = SpikyLog("b.csv");
+
+        var (_, output, _) = Run("analyze", first, second, "--format", "text");
+
+        Assert.Contains($"\n\n{second}: 400 steps", output.ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
     public void Nan_and_inf_losses_are_non_finite_anomalies_not_parse_errors()
     {
         var csv = new StringBuilder("step,loss\n");

@@ -108,3 +108,94 @@ public class DetectorRobustnessTests
         Assert.Equal(100, diagnosis.PartialBatchesSeen);
     }
 }
+
+public class HeavyTailedNoiseTests
+{
+    private static double Gaussian(Random random) =>
+        Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+
+    private static double StudentT5(Random random)
+    {
+        double chiSquare = 0;
+        for (var i = 0; i < 5; i++) { var g = Gaussian(random); chiSquare += g * g; }
+        return Gaussian(random) / Math.Sqrt(chiSquare / 5);
+    }
+
+    [Fact]
+    public void Heavy_tailed_noise_raises_the_thresholds_so_its_tails_are_not_alarms()
+    {
+        var detector = new LossAnomalyDetector();
+        var random = new Random(12);
+
+        for (var t = 0; t < 20_000; t++) detector.Observe(new StepRecord(t, Math.Exp(0.05 * StudentT5(random)), 64));
+
+        Assert.True(detector.TailFactor > 1.5, $"tail factor {detector.TailFactor:F2}");
+        Assert.True(detector.Anomalies.Count <= 4, $"{detector.Anomalies.Count} alarms in 20,000 healthy steps");
+    }
+
+    [Fact]
+    public void Without_adaptation_heavy_tails_do_raise_alarms()
+    {
+        var detector = new LossAnomalyDetector(new DetectorOptions { AdaptToHeavyTails = false });
+        var random = new Random(12);
+
+        for (var t = 0; t < 20_000; t++) detector.Observe(new StepRecord(t, Math.Exp(0.05 * StudentT5(random)), 64));
+
+        Assert.True(detector.Anomalies.Count > 10, $"{detector.Anomalies.Count} alarms");
+    }
+
+    [Fact]
+    public void Gaussian_noise_keeps_the_configured_thresholds()
+    {
+        var detector = new LossAnomalyDetector();
+        var random = new Random(13);
+
+        for (var t = 0; t < 20_000; t++) detector.Observe(new StepRecord(t, Math.Exp(0.05 * Gaussian(random)), 64));
+
+        Assert.Equal(1, detector.TailFactor);
+        Assert.Empty(detector.Anomalies);
+    }
+}
+
+public class StepNumberingTests
+{
+    [Fact]
+    public void A_resumed_run_whose_steps_count_from_zero_again_gets_no_negative_positions()
+    {
+        var detector = new LossAnomalyDetector(new DetectorOptions { StepsPerEpoch = 10 });
+        for (var t = 100; t < 200; t++) detector.Observe(new StepRecord(t, 1));
+
+        for (var t = 0; t < 50; t++) detector.Observe(new StepRecord(t, t == 25 ? double.NaN : 1));
+
+        var nan = Assert.Single(detector.Anomalies);
+        Assert.Equal((25L, 5, 2), (nan.Step, nan.Position, nan.Epoch));
+    }
+}
+
+public class HostileInputTests
+{
+    [Fact]
+    public void Arbitrary_step_records_never_make_the_detector_throw()
+    {
+        var random = new Random(21);
+        double[] losses = [double.NaN, double.PositiveInfinity, double.NegativeInfinity, 0, -1, double.Epsilon, double.MaxValue, 1e-300, 1, 2.5];
+        long[] steps = [long.MinValue, long.MaxValue, 0, -5, 3, 1_000_000_000_000];
+        foreach (var options in new[] { new DetectorOptions(), new DetectorOptions { StepsPerEpoch = 7, NominalBatchSize = 3 } })
+        {
+            var detector = new LossAnomalyDetector(options);
+            for (var i = 0; i < 5_000; i++)
+            {
+                var record = new StepRecord(
+                    random.Next(4) == 0 ? steps[random.Next(steps.Length)] : i,
+                    random.Next(3) == 0 ? losses[random.Next(losses.Length)] : Math.Exp(random.NextDouble()),
+                    random.Next(3) == 0 ? null : random.Next(-2, 70),
+                    random.Next(3) == 0 ? null : random.Next(-1, 5),
+                    random.Next(5) == 0 ? losses[random.Next(losses.Length)] : null);
+                detector.Observe(record);
+                if (i % 500 == 0) Assert.NotNull(detector.Diagnose().Summary);
+            }
+            Assert.Equal(5_000, detector.StepsObserved);
+            Assert.False(string.IsNullOrWhiteSpace(detector.Diagnose().Summary));
+        }
+    }
+}

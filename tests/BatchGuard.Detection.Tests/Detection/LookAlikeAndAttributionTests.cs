@@ -95,7 +95,10 @@ public class LookAlikeAndAttributionTests
             Assert.Equal(a.Step - a.Step % 100 - 1, a.AfterEffectOf);
         });
         Assert.All(withSizes.Anomalies, a => Assert.Equal(AnomalyCause.PartialBatch, a.Cause));
-        Assert.Equal(Finding.DoubleNormalisation, withSizes.Diagnose().Finding);
+        var diagnosis = withSizes.Diagnose();
+        Assert.Equal(Finding.DoubleNormalisation, diagnosis.Finding);
+        Assert.Equal(afterEffects.Count, diagnosis.AfterEffectAnomalies);
+        Assert.Contains($"10 partial-batch anomalies (epochs of 100 steps, nominal batch 64), followed by {afterEffects.Count} steps of momentum after-effects", diagnosis.Summary);
         // Without batch sizes the after-effects follow the periodic spikes, and do not make a period of their own.
         Assert.Equal(100, detector.Diagnose().Period);
         Assert.All(detector.Anomalies, a => Assert.Equal(AnomalyCause.Periodic, a.Cause));

@@ -58,6 +58,26 @@ public class DetectionReportTests
     }
 
     [Fact]
+    public void Text_lists_one_line_per_event_with_its_after_effects_counted_not_listed()
+    {
+        var detector = new LossAnomalyDetector();
+        var random = new Random(8);
+        for (var t = 0; t < 300; t++)
+        {
+            var kick = t == 200 ? 6.0 : t is > 200 and <= 203 ? 1.5 : 1.0;
+            detector.Observe(new StepRecord(t, Math.Exp(0.01 * (random.NextDouble() - 0.5)) * kick, 64));
+        }
+
+        var text = DetectionReportText.Write(DetectionReport.From(detector, "log.csv"));
+
+        Assert.Contains("log.csv: 300 steps, 4 anomalies (0 partial-batch, 0 periodic, 4 other)", text);
+        var line = Assert.Single(text.Split('\n'), l => l.StartsWith("  step ", StringComparison.Ordinal));
+        Assert.StartsWith("  step 200: spike, other, loss ", line);
+        Assert.EndsWith("Followed by 3 after-effect step(s).", line.TrimEnd());
+        Assert.Contains("diagnosis: 1 one-off anomaly on a full batch, not periodic", text);
+    }
+
+    [Fact]
     public void Every_enum_value_has_a_report_name()
     {
         Assert.All(Enum.GetValues<AnomalyKind>(), v => Assert.Matches("^[a-z-]+$", ReportNames.Of(v)));

@@ -36,7 +36,7 @@ public sealed class ClippingTests
     }
 
     [Fact]
-    public void The_adaptive_clip_leaves_ordinary_steps_alone_and_cuts_a_gradient_burst_to_mean_plus_z_sigma()
+    public void The_adaptive_clip_leaves_ordinary_steps_nearly_alone_and_cuts_a_gradient_burst_to_mean_plus_z_sigma()
     {
         using var data = new TinyRegression(64);
         using var optimizer = optim.SGD(data.Model.parameters(), 0.01);
@@ -51,7 +51,8 @@ public sealed class ClippingTests
             results.Add(guard.Step(i == 25 ? loss * 100 : loss, 64));
         }
 
-        Assert.All(results.Take(25), r => Assert.Equal(1.0, r.ClipFactor));
+        Assert.All(results.Take(10), r => Assert.Equal(1.0, r.ClipFactor)); // warm-up
+        Assert.All(results.Skip(10).Take(15), r => Assert.True(r.ClipFactor > 0.95, $"step {r.Step} clipped to {r.ClipFactor}"));
         var burst = results[25];
         Assert.True(burst.Action.HasFlag(GuardAction.Clipped));
         Assert.InRange(burst.ClipFactor!.Value, 0.005, 0.05); // the burst is ~100x the typical norm

@@ -49,4 +49,17 @@ public sealed class GuardOptionsTests
         var e = Assert.Throws<InvalidOperationException>(() => guard.Step(loss, 8));
         Assert.Contains("AfterBackward", e.Message);
     }
+
+    [Fact]
+    public void A_loss_that_is_not_a_scalar_is_rejected_naming_its_shape()
+    {
+        using var data = new TinyRegression(8);
+        using var guard = new TrainingGuard(data.Model.parameters(), null);
+        using var perSample = nn.functional.mse_loss(data.Model.forward(data.X), data.Y, reduction: nn.Reduction.None);
+
+        var e = Assert.Throws<ArgumentException>(() => guard.AfterBackward(perSample, 8));
+
+        Assert.Contains("[8, 1]", e.Message);
+        Assert.Equal(0, guard.Steps);
+    }
 }

@@ -15,10 +15,10 @@ public sealed class PartialBatchTrainingTests(ITestOutputHelper output)
     private const int BatchSize = 64, FullBatches = 8, ShortBatch = 8, Epochs = 24;
     private const int StepsPerEpoch = FullBatches + 1;
 
-    private static (List<GuardStepResult> Steps, GuardReport Report) Train(GuardPolicy policy)
+    private static (List<GuardStepResult> Steps, GuardReport Report) Train(GuardPolicy policy, bool healthyLoss = false)
     {
         using var data = new TinyRegression(FullBatches * BatchSize + ShortBatch, seed: 5, features: 8, hidden: 32);
-        using var optimizer = optim.SGD(data.Model.parameters(), learningRate: 0.05, momentum: 0.9);
+        using var optimizer = optim.SGD(data.Model.parameters(), learningRate: 0.02, momentum: 0.9);
         var options = new GuardOptions { Policy = policy, NominalBatchSize = BatchSize, StepsPerEpoch = StepsPerEpoch };
         using var guard = new TrainingGuard(data.Model.parameters(), optimizer, options);
         var steps = new List<GuardStepResult>();
@@ -32,7 +32,8 @@ public sealed class PartialBatchTrainingTests(ITestOutputHelper output)
                 using var scope = NewDisposeScope();
                 var index = shuffled[TensorIndex.Slice(start, Math.Min(start + BatchSize, data.Samples))];
                 var (x, y) = (data.X.index_select(0, index), data.Y.index_select(0, index));
-                steps.Add(guard.Step(data.DoublyNormalisedLoss(x, y), x.shape[0]));
+                var loss = healthyLoss ? data.MeanLoss(x, y) * (1.0 / BatchSize) : data.DoublyNormalisedLoss(x, y);
+                steps.Add(guard.Step(loss, x.shape[0]));
             }
         }
         return (steps, guard.Report());
@@ -101,5 +102,15 @@ public sealed class PartialBatchTrainingTests(ITestOutputHelper output)
         Assert.InRange(Median(fixedEpochs), 0.6, 1.6);
         Assert.True(unrepaired.Count(r => r > SpikeRatio) >= 0.8 * unrepaired.Length);
         Assert.True(fixedEpochs.Count(r => r > SpikeRatio) <= 0.1 * fixedEpochs.Length, $"{fixedEpochs.Count(r => r > SpikeRatio)} repaired epochs still end in a spike");
+    }
+
+    [Fact]
+    public void Repair_never_rescales_a_loss_that_does_not_depend_on_the_batch_size()
+    {
+        var (steps, report) = Train(GuardPolicy.Repair, healthyLoss: true);
+
+        Assert.Null(report.RepairExponent);
+        Assert.DoesNotContain(steps, s => s.LossScale != 1);
+        Assert.NotEqual(Finding.DoubleNormalisation, report.Diagnosis.Finding);
     }
 }

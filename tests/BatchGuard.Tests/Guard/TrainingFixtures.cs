@@ -11,13 +11,22 @@ internal sealed class TinyRegression : IDisposable
     public TinyRegression(int samples, int seed = 1, int features = 4, int hidden = 16)
     {
         TorchNativeBackend.EnsureLoaded();
-        random.manual_seed(seed);
+        // A private generator: xunit runs test classes in parallel, and torch's global generator is shared.
+        using var generator = new Generator((ulong)seed);
         using var scope = NewDisposeScope();
-        X = randn(samples, features);
-        var trueW = randn(features, 1);
-        Y = (X.matmul(trueW) + 0.1 * randn(samples, 1)).MoveToOuterDisposeScope();
+        X = randn(new long[] { samples, features }, generator: generator);
+        var trueW = randn(new long[] { features, 1 }, generator: generator);
+        Y = (X.matmul(trueW) + 0.1 * randn(new long[] { samples, 1 }, generator: generator)).MoveToOuterDisposeScope();
         X.MoveToOuterDisposeScope();
         Model = nn.Sequential(nn.Linear(features, hidden), nn.ReLU(), nn.Linear(hidden, 1));
+        using (no_grad())
+        {
+            foreach (var p in Model.parameters())
+            {
+                double bound = 1 / Math.Sqrt(p.shape.Length > 1 ? p.shape[1] : hidden); // nn.Linear's default range
+                p.copy_((rand(p.shape, generator: generator) * 2 - 1) * bound);
+            }
+        }
     }
 
     public Tensor X { get; }
