@@ -79,6 +79,7 @@ public sealed class LossAnomalyDetector
     /// <summary>The factor by which heavy-tailed noise has raised the thresholds (1 for Gaussian noise).</summary>
     internal double TailFactor => _tails.Factor(Options.Threshold);
 
+    /// <summary>The tail calibration's counts, for the benchmark's <c>--explain</c> output.</summary>
     internal string TailCounts => _tails.ToString();
 
     /// <summary>Steps observed so far.</summary>

@@ -29,6 +29,7 @@ internal sealed class TailCalibration
     private double _factor = 1;
     private double _threshold = double.NaN;
 
+    /// <summary>The counts behind the factor, for diagnostics.</summary>
     public override string ToString() =>
         FormattableString.Invariant($"n={_steps:F0} >3: {_beyondLow:F1} >4.5: {_beyondHigh:F1}");
 
