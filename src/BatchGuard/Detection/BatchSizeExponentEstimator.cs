@@ -37,6 +37,28 @@ internal sealed class BatchSizeExponentEstimator
     }
 
     /// <summary>
+    /// The estimate that adding this partial batch would give, without adding it. With no earlier partial batch the
+    /// estimate rests on this one alone and its error on the known noise scale only (there is no sample error yet).
+    /// Used by the guard to repair a short batch in the very step it is seen, before backward.
+    /// </summary>
+    public (double K, double StandardError)? Preview(double sizeRatio, double residual, double sigma)
+    {
+        if (!(sizeRatio > 0 && sizeRatio < 1) || !double.IsFinite(residual) || !(sigma > 0)) return null;
+        if (_count == 0)
+        {
+            var x = Math.Log(sizeRatio);
+            return (residual / x, sigma / Math.Sqrt(sizeRatio) / Math.Abs(x));
+        }
+        var (count, next, estimate) = (_count, _next, Estimate);
+        var slot = (_x[_next], _r[_next], _w[_next], _sigma[_next]);
+        Add(sizeRatio, residual, sigma);
+        var preview = Estimate;
+        (_count, _next, Estimate) = (count, next, estimate);
+        (_x[_next], _r[_next], _w[_next], _sigma[_next]) = slot;
+        return preview;
+    }
+
+    /// <summary>
     /// True when k differs from 0 beyond doubt (≥ 3 partial batches, |k| ≥ 0.25, |k| ≥ 5 standard errors): then a
     /// partial batch whose residual matches k·log(b/B) is an anomaly even when it is small next to the noise.
     /// </summary>

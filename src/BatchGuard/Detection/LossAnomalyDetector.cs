@@ -380,6 +380,40 @@ public sealed class LossAnomalyDetector
         return anomaly;
     }
 
+    /// <summary>
+    /// What the estimate of k in loss ∝ b^k would be if the next step, a partial batch of <paramref name="batchSize"/>
+    /// with this <paramref name="loss"/>, were observed; null when it cannot say (warm-up, full batch, unknown nominal
+    /// size, non-finite or non-positive loss). Does not change the detector.
+    /// </summary>
+    internal (double K, double StandardError)? PreviewBatchSizeExponent(double loss, long batchSize)
+    {
+        if (!(loss > 0) || !double.IsFinite(loss) || batchSize <= 0) return null;
+        if (_epochs.NominalBatchSize is not int nominal || batchSize >= nominal) return null;
+        var ratio = (double)batchSize / nominal;
+        if (_baseline.Ready) return _exponent.Preview(ratio, Math.Log(loss) - _baseline.Prediction, _baseline.Sigma);
+        return WarmUpLevel() is var (level, sigma) ? _exponent.Preview(ratio, Math.Log(loss) - level, sigma) : null;
+    }
+
+    /// <summary>
+    /// During warm-up, a rough level and noise of the log-loss from the latest full batches: the median of the last
+    /// few values, and a noise scale from their step-to-step changes (robust to a falling curve). Null with too few.
+    /// </summary>
+    private (double Level, double Sigma)? WarmUpLevel()
+    {
+        const int Recent = 8, Minimum = 5;
+        var values = new List<double>(Recent);
+        for (var i = _warmUp.Count - 1; i >= 0 && values.Count < Recent; i--)
+        {
+            if (!_warmUp[i].Context.IsPartial) values.Add(_warmUp[i].Value);
+        }
+        if (values.Count < Minimum) return null;
+        var changes = new List<double>(values.Count - 1);
+        for (var i = 1; i < values.Count; i++) changes.Add(Math.Abs(values[i] - values[i - 1]));
+        // median |Δ| of i.i.d. normal noise is 0.954σ (Δ has standard deviation σ√2 and median |N(0,1)| is 0.6745).
+        var sigma = Math.Max(0.02, RobustTrendBaseline.Median(changes) / 0.954);
+        return (RobustTrendBaseline.Median([.. values]), sigma);
+    }
+
     /// <summary>The diagnosis so far: cheap (no pass over the history), so it can be called every few steps.</summary>
     public Diagnosis Diagnose()
     {

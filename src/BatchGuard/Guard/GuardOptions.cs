@@ -24,8 +24,12 @@ public sealed record GuardOptions
     /// <summary>With <see cref="GuardPolicy.Clip"/>: adaptive z-score clip on the gradient norm. Null: off.</summary>
     public AdaptiveClipOptions? AdaptiveClip { get; init; } = new();
 
-    /// <summary>With <see cref="GuardPolicy.Repair"/>: partial batches the detector must have seen before its exponent k is used.</summary>
-    public int RepairAfterPartialBatches { get; init; } = 2;
+    /// <summary>
+    /// With <see cref="GuardPolicy.Repair"/>: partial batches the detector must have seen (the current one included)
+    /// before its exponent k is used. With 1, a short batch is repaired in its own step when the k it gives is precise
+    /// (standard error ≤ <see cref="RepairMaxExponentError"/>) and, resting on that one batch, at least 5 standard errors from 0.
+    /// </summary>
+    public int RepairAfterPartialBatches { get; init; } = 1;
 
     /// <summary>With <see cref="GuardPolicy.Repair"/>: the largest standard error of the measured k at which it is used.</summary>
     public double RepairMaxExponentError { get; init; } = 0.2;

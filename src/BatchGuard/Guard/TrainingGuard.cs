@@ -95,6 +95,7 @@ public sealed class TrainingGuard : IDisposable
         ArgumentNullException.ThrowIfNull(loss);
         var optimizer = _optimizer ?? throw new InvalidOperationException("TrainingGuard.Step needs the optimizer; pass it to the constructor, or call backward and step yourself around AfterBackward.");
         double scale = LossScaleFor(batchSize);
+        if (scale == 1) scale = RepairScaleFromThisStep(loss, batchSize);
         optimizer.zero_grad();
         if (scale != 1)
         {
@@ -317,9 +318,39 @@ public sealed class TrainingGuard : IDisposable
     }
 
     /// <summary>
-    /// Repair uses k only once the detector has measured it over enough partial batches, precisely enough, and
-    /// distinguishably from 0; never an assumed value. k is refined at every later partial batch.
+    /// On the host path, a short batch seen before k is known can still be repaired in its own step: the loss is read
+    /// before backward and the detector previews k with this batch included. A k resting on this batch alone must be
+    /// far from 0 (5 standard errors), so a healthy loss's noise does not trigger a rescale.
     /// </summary>
+    private double RepairScaleFromThisStep(Tensor loss, long batchSize)
+    {
+        if (!Options.Policy.HasFlag(GuardPolicy.Repair) || RepairExponent is not null || _onDevice == true) return 1;
+        if (_partialBatchesSeen + 1 < Options.RepairAfterPartialBatches) return 1;
+        if (_epochs.NominalBatchSize is not int nominal || batchSize <= 0 || batchSize >= nominal) return 1;
+        try
+        {
+            if (loss.numel() != 1) return 1;
+            var preview = Detector.PreviewBatchSizeExponent(loss.ToDouble(), batchSize);
+            if (preview is not var (k, error) || !AcceptsExponent(k, error, onePartialBatch: _partialBatchesSeen == 0)) return 1;
+            RepairExponent = k;
+            GuardLog.RepairEnabled(_logger, k, _partialBatchesSeen + 1, _step + 1, nominal);
+            return LossScaleFor(batchSize);
+        }
+        catch (Exception e)
+        {
+            GuardLog.GuardFailed(_logger, e, "previewing the batch-size exponent", _step);
+            return 1;
+        }
+    }
+
+    /// <summary>
+    /// Whether a measured k is precise enough to repair with, and far enough from 0 that the loss really depends on
+    /// the batch size (a k indistinguishable from 0 is a healthy loss: nothing to repair).
+    /// </summary>
+    private bool AcceptsExponent(double k, double error, bool onePartialBatch) =>
+        double.IsFinite(k) && error <= Options.RepairMaxExponentError && Math.Abs(k) >= (onePartialBatch ? 5 : 3) * error;
+
+    /// <summary>Repair uses k only once the detector has measured it; never an assumed value. It follows later evidence.</summary>
     private void LearnExponent(long step)
     {
         _partialBatchesSeen++;
@@ -329,8 +360,13 @@ public sealed class TrainingGuard : IDisposable
             var diagnosis = Detector.Diagnose();
             if (diagnosis.BatchSizeExponent is not double k || !double.IsFinite(k)) return;
             if (diagnosis.BatchSizeExponentError is not double error || !(error <= Options.RepairMaxExponentError)) return;
-            // A k indistinguishable from 0 means a healthy loss: nothing to repair, and no noise-driven rescaling.
-            if (Math.Abs(k) < 3 * error) return;
+            if (!AcceptsExponent(k, error, onePartialBatch: false))
+            {
+                // Precise and indistinguishable from 0: the loss does not depend on the batch size (any earlier
+                // repair rested on too little evidence), so stop rescaling.
+                RepairExponent = null;
+                return;
+            }
             bool first = RepairExponent is null;
             RepairExponent = k;
             if (first && _epochs.NominalBatchSize is int nominal) GuardLog.RepairEnabled(_logger, k, _partialBatchesSeen, step + 1, nominal);

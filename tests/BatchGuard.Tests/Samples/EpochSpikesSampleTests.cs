@@ -21,7 +21,10 @@ public sealed class EpochSpikesSampleTests
             var byName = results.RootElement.GetProperty("configurations").EnumerateArray()
                 .ToDictionary(c => c.GetProperty("name").GetString()!, c => c);
 
+            Assert.Equal(new[] { "buggy", "drop_last", "fixed", "guarded" }, byName.Keys.Order());
             Assert.True(byName["buggy"].GetProperty("spike_ratio").GetDouble() > 3.0, output.ToString());
+            Assert.True(byName["guarded"].GetProperty("rescaled").GetInt32() > 0, "the guard should have repaired the short batches");
+            Assert.Contains("normalised twice", byName["buggy"].GetProperty("diagnosis").GetString());
             foreach (string fixedConfiguration in byName.Keys.Where(k => k != "buggy"))
             {
                 double ratio = byName[fixedConfiguration].GetProperty("spike_ratio").GetDouble();
