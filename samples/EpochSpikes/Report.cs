@@ -44,7 +44,7 @@ internal static class Report
             WriteLog(run, Path.Combine(directory, run.Name + ".csv"));
         }
         var root = new JsonObject { ["configurations"] = configurations };
-        File.WriteAllText(Path.Combine(directory, "results.json"), root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(Path.Combine(directory, "results.json"), root.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
         File.WriteAllText(Path.Combine(directory, "loss-curves.svg"), SvgChart.Render(runs));
     }
 

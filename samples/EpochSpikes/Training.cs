@@ -81,7 +81,7 @@ internal static class Training
         var report = guard.Report();
         return Finish("guarded", "buggy loss under TrainingGuard (Repair)", model, data, log,
             skipped: (int)report.SkippedSteps, rescaled: (int)report.RepairedSteps,
-            anomalies: report.Events.Select(e => e.Step).ToList(), diagnosis: report.Summary);
+            anomalies: RootAnomalies(guard.Detector), diagnosis: report.Summary);
     }
 
     /// <summary>
@@ -95,10 +95,14 @@ internal static class Training
             detector.Observe(new StepRecord(s.Step, s.Loss, s.BatchSize, s.Epoch, s.GradNorm));
         return run with
         {
-            AnomalySteps = detector.Anomalies.Select(a => a.Step).ToList(),
+            AnomalySteps = RootAnomalies(detector),
             Diagnosis = detector.Diagnose().Summary,
         };
     }
+
+    /// <summary>Steps of the anomalies that have a cause of their own (a momentum after-effect belongs to its spike).</summary>
+    private static List<long> RootAnomalies(LossAnomalyDetector detector) =>
+        detector.Anomalies.Where(a => a.AfterEffectOf is null).Select(a => a.Step).ToList();
 
     /// <summary>Configuration 3: the same buggy loss, but the loader drops the short final batch.</summary>
     public static RunResult DropLast(MatchingTask.Data data, Settings settings)

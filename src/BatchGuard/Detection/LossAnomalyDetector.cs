@@ -34,6 +34,9 @@ public sealed class LossAnomalyDetector
     private const double RecurrenceCandidateZ = 3;
 
     private readonly EpochTracker _epochs;
+    /// <summary>In an after-effect window, a step this many noise scales above the baseline stays out of it.</summary>
+    private const double AfterEffectBaselineZ = 2.0;
+
     private readonly RobustTrendBaseline _baseline;
     private readonly BatchSizeExponentEstimator _exponent = new();
     private readonly PeriodFinder _anomalyPeriod = new();
@@ -181,7 +184,10 @@ public sealed class LossAnomalyDetector
             else if (!isFollower)
                 _pendingDip = new PendingDip(record, context, value, prediction, z, Options.DipConfirmationSteps);
         }
-        else if (inAfterEffect && residual > 0)
+        else if (inAfterEffect && z > AfterEffectBaselineZ)
+            // Likely still carrying the momentum of the spike: keep it out of the baseline. Only clearly raised steps:
+            // skipping every positive residual starves the baseline when epochs are shorter than the window (one
+            // short batch per epoch keeps a window open), biasing it low until ordinary noise reads as after-effects.
             _baseline.Skip();
         else
             _baseline.Update(value);
