@@ -11,11 +11,11 @@ internal static class Report
     public static void Print(IReadOnlyList<RunResult> runs, TextWriter output)
     {
         output.WriteLine();
-        output.WriteLine($"{"configuration",-44} {"spike ratio",11} {"final loss",10} {"skipped",8} {"rescaled",9}");
+        output.WriteLine($"{"configuration",-50} {"spike ratio",11} {"final loss",10} {"skipped",8} {"rescaled",9}");
         foreach (var run in runs)
         {
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{run.Name + " (" + run.Title + ")",-44} {SpikeMetrics.EpochBoundarySpikeRatio(run.Steps),11:F2} {run.FinalLoss,10:F4} {run.Skipped,8} {run.Rescaled,9}"));
+                $"{run.Name + " (" + run.Title + ")",-50} {SpikeMetrics.EpochBoundarySpikeRatio(run.Steps),11:F2} {run.FinalLoss,10:F4} {run.Skipped,8} {run.Rescaled,9}"));
         }
         foreach (var run in runs.Where(r => r.Diagnosis is not null))
         {
