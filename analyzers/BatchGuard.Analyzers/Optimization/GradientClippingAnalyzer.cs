@@ -1,8 +1,9 @@
-using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Linq;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Operations;
 
@@ -13,9 +14,9 @@ namespace BatchGuard.Analyzers.Optimization;
 /// BG0007: a training loop driving a stateful optimizer (momentum SGD, Adam, ...) with no gradient clipping at all.
 /// </summary>
 /// <remarks>
-/// Works per type (symbol start/end) because an optimizer is often a field created in the constructor while the loop
-/// that steps it lives in another method: assignments of optimizers are collected from every member, and BG0007 is
-/// decided when the type is complete.
+/// Cost: analyzers run on every build, so the entry point is a syntax filter on invocations named <c>step</c>; only
+/// those get semantic work (the optimizer check, then the enclosing loops). Method bodies without a step() call are
+/// never turned into operation trees by this analyzer.
 /// </remarks>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
@@ -33,62 +34,56 @@ public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
 
     private protected override void OnCompilationStart(CompilationStartAnalysisContext context, TorchSharpSymbols symbols)
     {
-        context.RegisterSymbolStartAction(typeStart =>
-        {
-            var optimizerValues = new ConcurrentDictionary<ISymbol, ConcurrentBag<IOperation>>(SymbolEqualityComparer.Default);
-            var unclippedSteps = new ConcurrentBag<IInvocationOperation>();
-
-            typeStart.RegisterOperationAction(
-                op => Guarded(() => CollectOptimizerValue(op.Operation, symbols, optimizerValues)),
-                OperationKind.VariableDeclarator, OperationKind.SimpleAssignment, OperationKind.FieldInitializer,
-                OperationKind.PropertyInitializer);
-
-            typeStart.RegisterOperationBlockAction(block => Guarded(() =>
-            {
-                foreach (var operation in block.OperationBlocks)
-                {
-                    if (!MayContainTrainingLoop(operation, symbols)) continue;
-                    foreach (var loop in TrainingLoopFinder.Find(operation, symbols))
-                    {
-                        ReportMisplacedClipping(block.ReportDiagnostic, loop);
-                        if (!HasAnyClipping(loop, symbols)) foreach (var step in loop.Steps) unclippedSteps.Add(step);
-                    }
-                }
-            }));
-
-            typeStart.RegisterSymbolEndAction(end => Guarded(() =>
-            {
-                foreach (var step in unclippedSteps.OrderBy(s => s.Syntax.SpanStart))
-                {
-                    ReportStatefulOptimizerWithoutClipping(end, step, optimizerValues);
-                }
-            }));
-        }, SymbolKind.NamedType);
+        context.RegisterSyntaxNodeAction(node => Guarded(() => AnalyzeInvocation(node, symbols)), SyntaxKind.InvocationExpression);
     }
 
-    // ---- cheap filters ----
-
-    /// <summary>Only blocks that call something named backward and something named step can hold a training loop.</summary>
-    private static bool MayContainTrainingLoop(IOperation block, TorchSharpSymbols symbols)
+    private static void AnalyzeInvocation(SyntaxNodeAnalysisContext context, TorchSharpSymbols symbols)
     {
-        bool backward = false, step = false;
-        foreach (var invocation in block.Descendants().OfType<IInvocationOperation>())
+        var syntax = (InvocationExpressionSyntax)context.Node;
+        var name = syntax.Expression switch
         {
-            var name = invocation.TargetMethod.Name;
-            backward |= name == "backward";
-            step |= name == "step";
-            if (backward && step) return true;
+            MemberAccessExpressionSyntax memberAccess => memberAccess.Name.Identifier.ValueText,
+            MemberBindingExpressionSyntax memberBinding => memberBinding.Name.Identifier.ValueText,
+            IdentifierNameSyntax identifier => identifier.Identifier.ValueText,
+            _ => null,
+        };
+        if (name is not ("step" or "clip_grad_norm_" or "clip_grad_value_")) return;
+        if (context.SemanticModel.GetOperation(syntax, context.CancellationToken) is not IInvocationOperation invocation) return;
+
+        // Each diagnostic is reported from the node it sits on: BG0006 from the clip call, BG0007 from the step.
+        if (symbols.IsTorchClipCall(invocation))
+        {
+            if (EnclosingTrainingLoop(invocation, symbols) is { } loop) ReportMisplacedClipping(context.ReportDiagnostic, loop, invocation);
         }
-        return false;
+        else if (symbols.IsOptimizerStep(invocation))
+        {
+            if (EnclosingTrainingLoop(invocation, symbols) is { } loop && !HasAnyClipping(loop))
+                ReportStatefulOptimizerWithoutClipping(context, invocation);
+        }
+    }
+
+    /// <summary>
+    /// The innermost loop around <paramref name="call"/> (in the same body, not across a lambda) that calls
+    /// backward() and step(): the loop <see cref="TrainingLoopFinder"/> would find.
+    /// </summary>
+    private static TrainingLoop? EnclosingTrainingLoop(IInvocationOperation call, TorchSharpSymbols symbols)
+    {
+        for (var current = call.Parent; current is not null; current = current.Parent)
+        {
+            if (current is IAnonymousFunctionOperation or ILocalFunctionOperation) return null;
+            if (current is not ILoopOperation loopOperation) continue;
+            var loop = new TrainingLoop(loopOperation, TrainingLoopFinder.InvocationsInBody(loopOperation), symbols);
+            if (!loop.Backwards.IsEmpty && !loop.Steps.IsEmpty) return loop;
+        }
+        return null;
     }
 
     // ---- BG0006 ----
 
     private enum Event { Backward, Step, Clip }
 
-    private static void ReportMisplacedClipping(System.Action<Diagnostic> report, TrainingLoop loop)
+    private static void ReportMisplacedClipping(System.Action<Diagnostic> report, TrainingLoop loop, IInvocationOperation clipCall)
     {
-        if (loop.TorchClips.IsEmpty) return;
 
         // The loop body's backward/step/clip calls in source order; the loop repeats, so the sequence is cyclic.
         var events = loop.Calls
@@ -101,7 +96,7 @@ public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
 
         for (var i = 0; i < events.Length; i++)
         {
-            if (events[i].kind != Event.Clip) continue;
+            if (events[i].kind != Event.Clip || !ReferenceEquals(events[i].call.Syntax, clipCall.Syntax)) continue;
             var clip = events[i].call;
             var previous = Neighbour(events, i, -1);
             var next = Neighbour(events, i, +1);
@@ -198,7 +193,7 @@ public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
     /// Any clipping in the loop, even misplaced (that is BG0006's business): TorchSharp's clip calls, BatchGuard's
     /// runtime, or a call whose name says it clips (a user's own helper).
     /// </summary>
-    private static bool HasAnyClipping(TrainingLoop loop, TorchSharpSymbols symbols) =>
+    private static bool HasAnyClipping(TrainingLoop loop) =>
         !loop.TorchClips.IsEmpty ||
         loop.Calls.Any(call =>
             call.TargetMethod.Name.IndexOf("clip", System.StringComparison.OrdinalIgnoreCase) >= 0 ||
@@ -211,37 +206,7 @@ public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
         return ns?.Name == "BatchGuard" && type!.ContainingAssembly?.Name == "BatchGuard";
     }
 
-    private static void CollectOptimizerValue(IOperation operation, TorchSharpSymbols symbols,
-        ConcurrentDictionary<ISymbol, ConcurrentBag<IOperation>> values)
-    {
-        switch (operation)
-        {
-            case IVariableDeclaratorOperation { Initializer.Value: { } value } declarator when symbols.IsOptimizer(value.Type) || symbols.IsOptimizer(declarator.Symbol.Type):
-                Add(declarator.Symbol, value);
-                break;
-            case ISimpleAssignmentOperation assignment when symbols.IsOptimizer(assignment.Target.Type):
-                var target = assignment.Target switch
-                {
-                    ILocalReferenceOperation local => (ISymbol)local.Local,
-                    IFieldReferenceOperation field => field.Field,
-                    IPropertyReferenceOperation property => property.Property,
-                    _ => null,
-                };
-                if (target is not null) Add(target, assignment.Value);
-                break;
-            case IFieldInitializerOperation fieldInit when symbols.IsOptimizer(fieldInit.Value.Type) || fieldInit.InitializedFields.Any(f => symbols.IsOptimizer(f.Type)):
-                foreach (var field in fieldInit.InitializedFields) Add(field, fieldInit.Value);
-                break;
-            case IPropertyInitializerOperation propertyInit when propertyInit.InitializedProperties.Any(p => symbols.IsOptimizer(p.Type)):
-                foreach (var property in propertyInit.InitializedProperties) Add(property, propertyInit.Value);
-                break;
-        }
-
-        void Add(ISymbol symbol, IOperation value) => values.GetOrAdd(symbol, _ => new ConcurrentBag<IOperation>()).Add(value);
-    }
-
-    private static void ReportStatefulOptimizerWithoutClipping(SymbolAnalysisContext context, IInvocationOperation step,
-        ConcurrentDictionary<ISymbol, ConcurrentBag<IOperation>> optimizerValues)
+    private static void ReportStatefulOptimizerWithoutClipping(SyntaxNodeAnalysisContext context, IInvocationOperation step)
     {
         var receiver = step.Instance?.WalkDownConversions();
         if (receiver is null) return;
@@ -250,19 +215,13 @@ public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
 
         var state = OptimizerState.ClassifyType(receiver.Type, extra);
         IOperation? creation = null;
-        var receiverSymbol = receiver switch
-        {
-            ILocalReferenceOperation local => (ISymbol)local.Local,
-            IFieldReferenceOperation field => field.Field,
-            IPropertyReferenceOperation property => property.Property,
-            _ => null,
-        };
-        if (receiverSymbol is not null && optimizerValues.TryGetValue(receiverSymbol, out var assigned))
+        var assigned = OptimizerAssignments.Find(receiver, context.SemanticModel, context.CancellationToken);
+        if (!assigned.IsDefaultOrEmpty)
         {
             // Every value ever stored must agree; one unknown or stateless assignment means we cannot be sure.
-            var states = assigned.Select(v => (value: v, state: OptimizerState.Classify(v, extra))).ToList();
-            if (!state.IsStateful && states.Count > 0 && states.All(s => s.state.IsStateful)) state = states[0].state;
-            if (states.Count == 1) creation = states[0].value.WalkDownConversions();
+            var states = assigned.Select(v => OptimizerState.Classify(v, extra)).ToList();
+            if (!state.IsStateful && states.All(s => s.IsStateful)) state = states[0];
+            if (assigned.Length == 1) creation = assigned[0].WalkDownConversions();
         }
         if (!state.IsStateful) return;
 
