@@ -2,8 +2,6 @@ using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Linq;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CSharp;
-using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Operations;
 
@@ -14,9 +12,9 @@ namespace BatchGuard.Analyzers.Optimization;
 /// BG0007: a training loop driving a stateful optimizer (momentum SGD, Adam, ...) with no gradient clipping at all.
 /// </summary>
 /// <remarks>
-/// Cost: analyzers run on every build, so the entry point is a syntax filter on invocations named <c>step</c>; only
-/// those get semantic work (the optimizer check, then the enclosing loops). Method bodies without a step() call are
-/// never turned into operation trees by this analyzer.
+/// Cost: analyzers run on every build. The entry point is an operation action on invocations (the operation trees
+/// the driver builds once for all analyzers) whose first test is the method's name; only calls named step or
+/// clip_grad_* get further work (walking up to the enclosing loop, then that loop's calls).
 /// </remarks>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
@@ -34,21 +32,13 @@ public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
 
     private protected override void OnCompilationStart(CompilationStartAnalysisContext context, TorchSharpSymbols symbols)
     {
-        context.RegisterSyntaxNodeAction(node => Guarded(() => AnalyzeInvocation(node, symbols)), SyntaxKind.InvocationExpression);
+        context.RegisterOperationAction(operation => Guarded(() => AnalyzeInvocation(operation, symbols)), OperationKind.Invocation);
     }
 
-    private static void AnalyzeInvocation(SyntaxNodeAnalysisContext context, TorchSharpSymbols symbols)
+    private static void AnalyzeInvocation(OperationAnalysisContext context, TorchSharpSymbols symbols)
     {
-        var syntax = (InvocationExpressionSyntax)context.Node;
-        var name = syntax.Expression switch
-        {
-            MemberAccessExpressionSyntax memberAccess => memberAccess.Name.Identifier.ValueText,
-            MemberBindingExpressionSyntax memberBinding => memberBinding.Name.Identifier.ValueText,
-            IdentifierNameSyntax identifier => identifier.Identifier.ValueText,
-            _ => null,
-        };
-        if (name is not ("step" or "clip_grad_norm_" or "clip_grad_value_")) return;
-        if (context.SemanticModel.GetOperation(syntax, context.CancellationToken) is not IInvocationOperation invocation) return;
+        var invocation = (IInvocationOperation)context.Operation;
+        if (invocation.TargetMethod.Name is not ("step" or "clip_grad_norm_" or "clip_grad_value_")) return;
 
         // Each diagnostic is reported from the node it sits on: BG0006 from the clip call, BG0007 from the step.
         if (symbols.IsTorchClipCall(invocation))
@@ -206,7 +196,7 @@ public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
         return ns?.Name == "BatchGuard" && type!.ContainingAssembly?.Name == "BatchGuard";
     }
 
-    private static void ReportStatefulOptimizerWithoutClipping(SyntaxNodeAnalysisContext context, IInvocationOperation step)
+    private static void ReportStatefulOptimizerWithoutClipping(OperationAnalysisContext context, IInvocationOperation step)
     {
         var receiver = step.Instance?.WalkDownConversions();
         if (receiver is null) return;
@@ -215,7 +205,7 @@ public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
 
         var state = OptimizerState.ClassifyType(receiver.Type, extra);
         IOperation? creation = null;
-        var assigned = OptimizerAssignments.Find(receiver, context.SemanticModel, context.CancellationToken);
+        var assigned = OptimizerAssignments.Find(receiver, step.SemanticModel, context.CancellationToken);
         if (!assigned.IsDefaultOrEmpty)
         {
             // Every value ever stored must agree; one unknown or stateless assignment means we cannot be sure.

@@ -14,9 +14,10 @@ namespace BatchGuard.Analyzers.Optimization;
 /// </summary>
 internal static class OptimizerAssignments
 {
-    public static ImmutableArray<IOperation> Find(IOperation receiver, SemanticModel model, CancellationToken ct) => receiver switch
+    public static ImmutableArray<IOperation> Find(IOperation receiver, SemanticModel? model, CancellationToken ct) => receiver switch
     {
         ILocalReferenceOperation local => InBody(receiver, local.Local),
+        _ when model is null => default,
         IFieldReferenceOperation { Field: var field } when field.DeclaredAccessibility == Accessibility.Private || field.IsReadOnly =>
             InContainingType(field, model, ct),
         IPropertyReferenceOperation { Property: var property } when
