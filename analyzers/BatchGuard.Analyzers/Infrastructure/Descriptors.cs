@@ -20,9 +20,12 @@ internal static class Descriptors
     }
 
     private static DiagnosticDescriptor Rule(string id, string title, string message, string category,
-        DiagnosticSeverity severity, string description) =>
+        DiagnosticSeverity severity, string description, params string[] customTags) =>
         new(id, title, message, category, severity, isEnabledByDefault: true, description: description,
-            helpLinkUri: HelpLinkBase + id + ".md");
+            helpLinkUri: HelpLinkBase + id + ".md", customTags: customTags);
+
+    /// <summary>Rules that follow values across the whole compilation report when it ends (build, full-solution analysis).</summary>
+    private const string CompilationEnd = WellKnownDiagnosticTags.CompilationEnd;
 
     // ---- BG0001-BG0005, BG0008: partial final batches and batch-size-dependent loss normalisation ----
 
@@ -31,35 +34,35 @@ internal static class Descriptors
         "DataLoader yields a short final batch into a loss whose scale depends on the batch size",
         "DataLoader '{0}' can yield a short final batch ({1}) and its batches reach a loss whose magnitude depends on the batch size ({2}); the loss will spike once per epoch: pass drop_last: true or make the loss independent of the batch size",
         Categories.Batching, DiagnosticSeverity.Warning,
-        "A DataLoader without drop_last whose dataset size is not a multiple of the batch size yields one short batch per epoch. When that batch meets a loss whose magnitude depends on the batch size (BG0003/BG0004), the loss and its gradient jump once per epoch.");
+        "A DataLoader without drop_last whose dataset size is not a multiple of the batch size yields one short batch per epoch. When that batch meets a loss whose magnitude depends on the batch size (BG0003/BG0004), the loss and its gradient jump once per epoch.", CompilationEnd);
 
     public static readonly DiagnosticDescriptor BG0002_TrainingLoaderKeepsPartialBatch = Rule(
         RuleIds.TrainingLoaderKeepsPartialBatch,
         "Training DataLoader can yield a short final batch",
         "Training DataLoader '{0}' can yield a short final batch ({1}); consider drop_last: true, or pass drop_last: false to state that this is deliberate",
         Categories.Batching, DiagnosticSeverity.Info,
-        "A training loader whose dataset size is not a multiple of the batch size yields one short batch per epoch. With a batch-size-independent loss this is harmless but noisier; with BatchNorm or a batch-dependent loss it shows as a spike per epoch.");
+        "A training loader whose dataset size is not a multiple of the batch size yields one short batch per epoch. With a batch-size-independent loss this is harmless but noisier; with BatchNorm or a batch-dependent loss it shows as a spike per epoch.", CompilationEnd);
 
     public static readonly DiagnosticDescriptor BG0003_SumDividedByNominalBatchSize = Rule(
         RuleIds.SumDividedByNominalBatchSize,
         "Sum over the batch divided by the nominal batch size",
         "'{0}' sums over the batch but is divided by the nominal batch size '{1}'; the short final batch is under-weighted: divide by the actual batch size ({2}) instead",
         Categories.LossScaling, DiagnosticSeverity.Warning,
-        "Dividing a sum over the batch by a constant batch size only equals the mean when every batch is full. The last batch of an epoch is usually smaller, so its loss and gradient are scaled down.");
+        "Dividing a sum over the batch by a constant batch size only equals the mean when every batch is full. The last batch of an epoch is usually smaller, so its loss and gradient are scaled down.", CompilationEnd);
 
     public static readonly DiagnosticDescriptor BG0004_LossNormalizedTwice = Rule(
         RuleIds.LossNormalizedTwice,
         "Loss normalised twice by the batch",
         "'{0}' is already averaged over the batch and is {1} again by '{2}'; the loss now scales like {3} and spikes on short batches: remove the second normalisation",
         Categories.LossScaling, DiagnosticSeverity.Warning,
-        "A loss that is already a mean over the batch (Reduction.Mean, .mean(), or a sum divided by a count from the batch) and is divided again by a batch-correlated count scales like 1/b. Short batches then produce larger losses and gradients.");
+        "A loss that is already a mean over the batch (Reduction.Mean, .mean(), or a sum divided by a count from the batch) and is divided again by a batch-correlated count scales like 1/b. Short batches then produce larger losses and gradients.", CompilationEnd);
 
     public static readonly DiagnosticDescriptor BG0005_DivisionByCountThatCanBeZero = Rule(
         RuleIds.DivisionByCountThatCanBeZero,
         "Loss divided by a count from the batch that can be zero",
         "The loss is divided by '{0}', a count computed from the batch that is zero when the batch has no matches; guard it with {1}",
         Categories.LossScaling, DiagnosticSeverity.Warning,
-        "Counts computed from the batch (positives, matched boxes, non-padding tokens) are zero for some batches, most often the short last one. Division by zero turns the loss into NaN or Inf, which reaches the weights.");
+        "Counts computed from the batch (positives, matched boxes, non-padding tokens) are zero for some batches, most often the short last one. Division by zero turns the loss into NaN or Inf, which reaches the weights.", CompilationEnd);
 
     public static readonly DiagnosticDescriptor BG0008_DropLastIgnoredByOldTorchSharp = Rule(
         RuleIds.DropLastIgnoredByOldTorchSharp,

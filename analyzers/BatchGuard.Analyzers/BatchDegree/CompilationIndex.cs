@@ -1,0 +1,227 @@
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace BatchGuard.Analyzers.BatchDegree;
+
+/// <summary>
+/// The operation blocks of a compilation that touch TorchSharp, gathered while the compiler analyses each member and
+/// queried once at compilation end: method bodies (to follow helpers, custom losses' forward, factories), writes to
+/// fields and properties, call sites (to follow a loader passed as an argument), and local writes per body.
+/// </summary>
+internal sealed class CompilationIndex
+{
+    private readonly TorchSharpSymbols _symbols;
+    private readonly ConcurrentBag<(ISymbol Owner, IOperation Block)> _blocks = new();
+
+    private Dictionary<IMethodSymbol, IOperation>? _bodies;
+    private Dictionary<IMethodSymbol, List<IOperation>>? _allBlocks;
+    private Dictionary<ISymbol, List<IOperation>>? _memberWrites;
+    private Dictionary<IMethodSymbol, List<IOperation>>? _callSites;
+    private readonly Dictionary<IOperation, Dictionary<ILocalSymbol, List<LocalWrite>>> _localWrites = new();
+
+    public CompilationIndex(TorchSharpSymbols symbols) => _symbols = symbols;
+
+    public TorchSharpSymbols Symbols => _symbols;
+
+    /// <summary>Registers the collection action; call <see cref="Freeze"/> at compilation end.</summary>
+    public void Register(CompilationStartAnalysisContext context) =>
+        context.RegisterOperationBlockAction(block =>
+        {
+            foreach (var operation in block.OperationBlocks) Add(block.OwningSymbol, operation);
+        });
+
+    /// <summary>Keeps a member's operation block if it touches TorchSharp.</summary>
+    public void Add(ISymbol owner, IOperation block)
+    {
+        if (TouchesTorchSharp(block)) _blocks.Add((owner, block));
+    }
+
+    /// <summary>Cheap filter: ordinary code that never mentions a TorchSharp type is not kept.</summary>
+    private bool TouchesTorchSharp(IOperation block)
+    {
+        foreach (var operation in block.DescendantsAndSelf())
+        {
+            var type = operation.Type;
+            if (type is null) continue;
+            if (type.ContainingAssembly is { } assembly &&
+                SymbolEqualityComparer.Default.Equals(assembly, _symbols.Tensor.ContainingAssembly)) return true;
+            if (_symbols.IsDataLoader(type) || _symbols.IsModule(type)) return true;
+        }
+        return false;
+    }
+
+    public ImmutableArray<(ISymbol Owner, IOperation Block)> Blocks { get; private set; }
+
+    public void Freeze()
+    {
+        Blocks = _blocks.ToImmutableArray();
+        _bodies = new Dictionary<IMethodSymbol, IOperation>(SymbolEqualityComparer.Default);
+        _allBlocks = new Dictionary<IMethodSymbol, List<IOperation>>(SymbolEqualityComparer.Default);
+        _memberWrites = new Dictionary<ISymbol, List<IOperation>>(SymbolEqualityComparer.Default);
+        _callSites = new Dictionary<IMethodSymbol, List<IOperation>>(SymbolEqualityComparer.Default);
+        foreach (var (owner, block) in Blocks)
+        {
+            if (owner is IMethodSymbol method)
+            {
+                // A constructor's base(...) call can come as a block of its own, beside the body.
+                Add(_allBlocks, method.OriginalDefinition, block);
+                if (block is IMethodBodyBaseOperation or IBlockOperation) _bodies[method.OriginalDefinition] = block;
+            }
+            if (block is IFieldInitializerOperation fieldInit)
+            {
+                foreach (var field in fieldInit.InitializedFields) Add(_memberWrites, field.OriginalDefinition, fieldInit.Value);
+            }
+            if (block is IPropertyInitializerOperation propInit)
+            {
+                foreach (var property in propInit.InitializedProperties) Add(_memberWrites, property.OriginalDefinition, propInit.Value);
+            }
+            foreach (var operation in block.Descendants())
+            {
+                switch (operation)
+                {
+                    case ISimpleAssignmentOperation { Target: IFieldReferenceOperation field } assignment:
+                        Add(_memberWrites, field.Field.OriginalDefinition, assignment.Value);
+                        break;
+                    case ISimpleAssignmentOperation { Target: IPropertyReferenceOperation property } assignment:
+                        Add(_memberWrites, property.Property.OriginalDefinition, assignment.Value);
+                        break;
+                    case IInvocationOperation invocation:
+                        Add(_callSites, invocation.TargetMethod.OriginalDefinition, invocation);
+                        break;
+                    case IObjectCreationOperation { Constructor: { } constructor } creation:
+                        Add(_callSites, constructor.OriginalDefinition, creation);
+                        break;
+                }
+            }
+        }
+    }
+
+    private static void Add<TKey, TValue>(Dictionary<TKey, List<TValue>> map, TKey key, TValue value) where TKey : notnull
+    {
+        if (!map.TryGetValue(key, out var list)) map[key] = list = new List<TValue>();
+        list.Add(value);
+    }
+
+    /// <summary>The body of a method declared in this compilation, or null.</summary>
+    public IOperation? BodyOf(IMethodSymbol method) =>
+        _bodies!.TryGetValue(method.OriginalDefinition, out var body) ? body : null;
+
+    /// <summary>Every operation block of a method declared in this compilation (body, constructor initializer).</summary>
+    public IReadOnlyList<IOperation> BlocksOf(IMethodSymbol method) =>
+        _allBlocks!.TryGetValue(method.OriginalDefinition, out var blocks) ? blocks : (IReadOnlyList<IOperation>)System.Array.Empty<IOperation>();
+
+    /// <summary>Every value assigned to a field or property anywhere in the compilation (initializers included).</summary>
+    public IReadOnlyList<IOperation> WritesTo(ISymbol member) =>
+        _memberWrites!.TryGetValue(member.OriginalDefinition, out var writes) ? writes : (IReadOnlyList<IOperation>)System.Array.Empty<IOperation>();
+
+    /// <summary>Invocations and object creations of a method or constructor declared in this compilation.</summary>
+    public IReadOnlyList<IOperation> CallsTo(IMethodSymbol method) =>
+        _callSites!.TryGetValue(method.OriginalDefinition, out var calls) ? calls : (IReadOnlyList<IOperation>)System.Array.Empty<IOperation>();
+
+    /// <summary>
+    /// The value a local holds where it is read: the last write that ends before the read, in source order. A write
+    /// inside a branch that does not contain the read is not trusted (the other path may not write), so null.
+    /// Writes the model cannot follow (ref/out, deconstruction, increments) make the local unknown: null.
+    /// </summary>
+    public LocalWrite? ReachingWrite(ILocalReferenceOperation read)
+    {
+        var root = Root(read);
+        if (!_localWrites.TryGetValue(root, out var writesByLocal))
+        {
+            _localWrites[root] = writesByLocal = CollectLocalWrites(root);
+        }
+        if (!writesByLocal.TryGetValue(read.Local, out var writes)) return null;
+        LocalWrite? last = null;
+        foreach (var write in writes)
+        {
+            if (!write.Tracked) return null;
+            if (write.End <= read.Syntax.SpanStart && (last is null || write.End > last.Value.End)) last = write;
+        }
+        if (last is null || !SharesBranch(last.Value.Operation, read)) return null;
+        return last;
+    }
+
+    private static bool SharesBranch(IOperation write, IOperation read)
+    {
+        for (var current = write.Parent; current is not null; current = current.Parent)
+        {
+            if (current is IConditionalOperation or ISwitchOperation or ISwitchCaseOperation or ITryOperation or ICatchClauseOperation &&
+                !TrainingLoopFinder.IsInside(read, current) && !(current is IConditionalOperation c && IsWithin(write, c.Condition)))
+                return false;
+        }
+        return true;
+    }
+
+    private static bool IsWithin(IOperation inner, IOperation outer) =>
+        ReferenceEquals(inner, outer) || TrainingLoopFinder.IsInside(inner, outer);
+
+    private static Dictionary<ILocalSymbol, List<LocalWrite>> CollectLocalWrites(IOperation root)
+    {
+        var result = new Dictionary<ILocalSymbol, List<LocalWrite>>(SymbolEqualityComparer.Default);
+        foreach (var operation in root.DescendantsAndSelf())
+        {
+            switch (operation)
+            {
+                case IVariableDeclaratorOperation declarator when declarator.GetVariableInitializer() is not null:
+                    Add(result, declarator.Symbol, new LocalWrite(declarator, tracked: true));
+                    break;
+                case IForEachLoopOperation { LoopControlVariable: IVariableDeclaratorOperation variable } forEach:
+                    Add(result, variable.Symbol, new LocalWrite(forEach, tracked: true));
+                    break;
+                case IForEachLoopOperation { LoopControlVariable: { } deconstructed } forEach:
+                    // foreach (var (x, y) in loader): each part is written by the loop.
+                    foreach (var local in deconstructed.DescendantsAndSelf().OfType<ILocalReferenceOperation>())
+                        Add(result, local.Local, new LocalWrite(forEach, tracked: true));
+                    break;
+                case ISimpleAssignmentOperation { Target: ILocalReferenceOperation target }:
+                    Add(result, target.Local, new LocalWrite(operation, tracked: true));
+                    break;
+                case ICompoundAssignmentOperation { Target: ILocalReferenceOperation target }:
+                    Add(result, target.Local, new LocalWrite(operation, tracked: true));
+                    break;
+                case IIncrementOrDecrementOperation { Target: ILocalReferenceOperation target }:
+                    Add(result, target.Local, new LocalWrite(operation, tracked: false));
+                    break;
+                case IDeconstructionAssignmentOperation deconstruction:
+                    foreach (var local in deconstruction.Target.DescendantsAndSelf().OfType<ILocalReferenceOperation>())
+                        Add(result, local.Local, new LocalWrite(local, tracked: false));
+                    break;
+                case IArgumentOperation { Value: ILocalReferenceOperation byRef } argument
+                    when argument.Parameter is { RefKind: RefKind.Ref or RefKind.Out }:
+                    Add(result, byRef.Local, new LocalWrite(argument, tracked: false));
+                    break;
+            }
+        }
+        return result;
+    }
+
+    /// <summary>The outermost operation of the member that contains <paramref name="operation"/>.</summary>
+    public static IOperation Root(IOperation operation)
+    {
+        var current = operation;
+        while (current.Parent is not null) current = current.Parent;
+        return current;
+    }
+}
+
+/// <summary>A write that reaches a read of a local: a declarator, an assignment, or a foreach's iteration variable.</summary>
+internal readonly struct LocalWrite
+{
+    public LocalWrite(IOperation operation, bool tracked)
+    {
+        Operation = operation;
+        Tracked = tracked;
+    }
+
+    public IOperation Operation { get; }
+    /// <summary>False for writes the model does not follow (ref/out, deconstruction, increments).</summary>
+    public bool Tracked { get; }
+
+    /// <summary>Where the write takes effect: a foreach variable before the body, anything else after itself.</summary>
+    public int End => Operation is IForEachLoopOperation forEach ? forEach.Collection.Syntax.Span.End : Operation.Syntax.Span.End;
+}

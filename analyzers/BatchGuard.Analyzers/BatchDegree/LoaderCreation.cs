@@ -1,0 +1,277 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace BatchGuard.Analyzers.BatchDegree;
+
+internal enum DropLastSetting { Absent, True, False, NotConstant }
+
+/// <summary>
+/// A place where a TorchSharp DataLoader is created: <c>torch.utils.data.DataLoader(...)</c>, <c>new DataLoader(...)</c>,
+/// <c>new IterableDataLoader(...)</c>, <c>new DataLoader&lt;T,S&gt;(...)</c>, or a user subclass's <c>base(...)</c> call.
+/// Bound by symbol, never by name.
+/// </summary>
+internal sealed class LoaderCreation
+{
+    private LoaderCreation(IOperation creation, ImmutableArray<IArgumentOperation> arguments)
+    {
+        Creation = creation;
+        BatchSize = Find(arguments, "batchSize");
+        DropLast = Find(arguments, "drop_last");
+        Shuffle = Find(arguments, "shuffle");
+        Dataset = Find(arguments, "dataset");
+        DropLastSetting = DropLast is null ? DropLastSetting.Absent
+            : DropLast.Value.WalkDownConversions().ConstantValue is { HasValue: true, Value: bool b } ? (b ? DropLastSetting.True : DropLastSetting.False)
+            : DropLastSetting.NotConstant;
+        BatchSizeConstant = AsLong(BatchSize?.Value.WalkDownConversions().ConstantValue);
+        ShufflesConstantly = Shuffle?.Value.WalkDownConversions().ConstantValue is { HasValue: true, Value: true };
+    }
+
+    public IOperation Creation { get; }
+    public SyntaxNode Syntax => Creation.Syntax;
+
+    /// <summary>Where diagnostics go: the creation expression, or <c>base(...)</c> without its colon.</summary>
+    public Location Location => Syntax is Microsoft.CodeAnalysis.CSharp.Syntax.ConstructorInitializerSyntax initializer
+        ? Location.Create(initializer.SyntaxTree, Microsoft.CodeAnalysis.Text.TextSpan.FromBounds(initializer.ThisOrBaseKeyword.SpanStart, initializer.Span.End))
+        : Syntax.GetLocation();
+    public IArgumentOperation? BatchSize { get; }
+    public IArgumentOperation? DropLast { get; }
+    public IArgumentOperation? Shuffle { get; }
+    public IArgumentOperation? Dataset { get; }
+    public DropLastSetting DropLastSetting { get; }
+    public long? BatchSizeConstant { get; }
+    public bool ShufflesConstantly { get; }
+
+    /// <summary>The dataset size when it is visible (a TensorDataset over <c>torch.randn(1024, ...)</c>), else null.</summary>
+    public long? DatasetSize { get; private set; }
+
+    /// <summary>The dataset size is provably a multiple of the batch size: every batch is full.</summary>
+    public bool IsExact => DatasetSize is { } n && BatchSizeConstant is { } b && b > 0 && n % b == 0;
+
+    /// <summary>Can this loader yield a short final batch? drop_last absent or literally false, and not provably exact.</summary>
+    public bool CanYieldShortBatch => DropLastSetting is DropLastSetting.Absent or DropLastSetting.False && !IsExact;
+
+    /// <summary>The loader's name in messages: the variable, field or property it is stored in, else its code.</summary>
+    public string Name
+    {
+        get
+        {
+            var parent = Creation.Parent;
+            while (parent is IConversionOperation or IVariableInitializerOperation) parent = parent.Parent;
+            return parent switch
+            {
+                IVariableDeclaratorOperation declarator => declarator.Symbol.Name,
+                ISimpleAssignmentOperation { Target: IFieldReferenceOperation f } => f.Field.Name,
+                ISimpleAssignmentOperation { Target: IPropertyReferenceOperation p } => p.Property.Name,
+                ISimpleAssignmentOperation { Target: ILocalReferenceOperation l } => l.Local.Name,
+                IFieldInitializerOperation { InitializedFields.Length: > 0 } initializer => initializer.InitializedFields[0].Name,
+                IPropertyInitializerOperation { InitializedProperties.Length: > 0 } property => property.InitializedProperties[0].Name,
+                _ => Shorten(Syntax.ToString()),
+            };
+        }
+    }
+
+    /// <summary>Why the final batch can be short, for messages.</summary>
+    public string ShortBatchReason =>
+        DatasetSize is { } n && BatchSizeConstant is { } b && b > 0
+            ? $"{n} samples in batches of {b} leave a final batch of {n % b}"
+            : BatchSizeConstant is { } size
+                ? $"batch size {size}, dataset size not known to be a multiple of it, no drop_last"
+                : $"batch size '{Shorten(BatchSize?.Value.Syntax.ToString() ?? "?")}', no drop_last";
+
+    public static string Shorten(string text)
+    {
+        text = string.Join(" ", text.Split(new[] { '\r', '\n', '\t', ' ' }, StringSplitOptions.RemoveEmptyEntries));
+        return text.Length <= 60 ? text : text.Substring(0, 57) + "...";
+    }
+
+    /// <summary>The creation this operation is, or null. <paramref name="index"/> follows user subclasses to their base(...) call.</summary>
+    public static LoaderCreation? TryCreate(IOperation operation, TorchSharpSymbols symbols, CompilationIndex? index = null)
+    {
+        LoaderCreation? result = null;
+        switch (operation)
+        {
+            case IInvocationOperation invocation when invocation.TargetMethod.Name == "DataLoader" &&
+                                                      SymbolEqualityComparer.Default.Equals(invocation.TargetMethod.ContainingType, symbols.UtilsData):
+                result = new LoaderCreation(invocation, invocation.Arguments);
+                break;
+            case IInvocationOperation { TargetMethod.MethodKind: MethodKind.Constructor } baseCall
+                when baseCall.Instance is IInstanceReferenceOperation && IsTorchSharpLoader(baseCall.TargetMethod.ContainingType, symbols):
+                result = new LoaderCreation(baseCall, baseCall.Arguments);
+                break;
+            case IObjectCreationOperation creation when IsTorchSharpLoader(creation.Type, symbols):
+                result = new LoaderCreation(creation, creation.Arguments);
+                break;
+        }
+        if (result is not null && index is not null) result.DatasetSize = DatasetSizeOf(result.Dataset?.Value, index, symbols);
+        return result;
+    }
+
+    private static bool IsTorchSharpLoader(ITypeSymbol? type, TorchSharpSymbols symbols) =>
+        type is not null && symbols.IsDataLoader(type) &&
+        SymbolEqualityComparer.Default.Equals(type.ContainingAssembly, symbols.Tensor.ContainingAssembly);
+
+    /// <summary>
+    /// The creations an expression of loader type can come from: through locals, fields, properties, parameters (every
+    /// call site in the compilation), factory methods, and user subclasses' constructors. Empty when none is visible.
+    /// </summary>
+    public static ImmutableArray<LoaderCreation> Resolve(IOperation expression, CompilationIndex index)
+    {
+        var found = new List<LoaderCreation>();
+        Resolve(expression, index, found, new HashSet<IOperation>(), depth: 0);
+        return found.GroupBy(c => c.Creation).Select(g => g.First()).ToImmutableArray();
+    }
+
+    private static void Resolve(IOperation? expression, CompilationIndex index, List<LoaderCreation> found, HashSet<IOperation> visited, int depth)
+    {
+        if (expression is null || depth > 8) return;
+        expression = expression.WalkDownConversions();
+        if (!visited.Add(expression)) return;
+        var symbols = index.Symbols;
+        if (TryCreate(expression, symbols, index) is { } creation)
+        {
+            found.Add(creation);
+            return;
+        }
+        switch (expression)
+        {
+            case IObjectCreationOperation { Constructor: { } constructor } when symbols.IsDataLoader(expression.Type):
+                // A user subclass: its constructor's base(...) call is the creation.
+                foreach (var block in index.BlocksOf(constructor))
+                {
+                    foreach (var call in block.DescendantsAndSelf().OfType<IInvocationOperation>())
+                    {
+                        if (TryCreate(call, symbols, index) is { } baseCreation) found.Add(baseCreation);
+                    }
+                }
+                break;
+            case ILocalReferenceOperation local:
+                if (index.ReachingWrite(local) is { } write) Resolve(ValueOf(write.Operation), index, found, visited, depth + 1);
+                break;
+            case IFieldReferenceOperation field:
+                foreach (var value in index.WritesTo(field.Field)) Resolve(value, index, found, visited, depth + 1);
+                break;
+            case IPropertyReferenceOperation property:
+                foreach (var value in index.WritesTo(property.Property)) Resolve(value, index, found, visited, depth + 1);
+                break;
+            case IParameterReferenceOperation parameter when parameter.Parameter.ContainingSymbol is IMethodSymbol method:
+                foreach (var call in index.CallsTo(method))
+                {
+                    var arguments = call is IInvocationOperation i ? i.Arguments : ((IObjectCreationOperation)call).Arguments;
+                    foreach (var argument in arguments)
+                    {
+                        if (argument.Parameter?.Ordinal == parameter.Parameter.Ordinal) Resolve(argument.Value, index, found, visited, depth + 1);
+                    }
+                }
+                break;
+            case IInvocationOperation invocation when index.BodyOf(invocation.TargetMethod) is { } factory:
+                foreach (var ret in Returns(factory)) Resolve(ret, index, found, visited, depth + 1);
+                break;
+            case IConditionalOperation conditional:
+                Resolve(conditional.WhenTrue, index, found, visited, depth + 1);
+                Resolve(conditional.WhenFalse, index, found, visited, depth + 1);
+                break;
+            case ICoalesceOperation coalesce:
+                Resolve(coalesce.Value, index, found, visited, depth + 1);
+                Resolve(coalesce.WhenNull, index, found, visited, depth + 1);
+                break;
+        }
+    }
+
+    /// <summary>The value a tracked local write stores (declarator initializer or assignment value).</summary>
+    public static IOperation? ValueOf(IOperation write) => write switch
+    {
+        IVariableDeclaratorOperation declarator => declarator.GetVariableInitializer()?.Value,
+        ISimpleAssignmentOperation assignment => assignment.Value,
+        _ => null,
+    };
+
+    /// <summary>Returned values of a body, not counting nested lambdas and local functions.</summary>
+    public static IEnumerable<IOperation> Returns(IOperation body)
+    {
+        var stack = new Stack<IOperation>();
+        stack.Push(body);
+        while (stack.Count > 0)
+        {
+            var current = stack.Pop();
+            if (current is IReturnOperation { ReturnedValue: { } value }) yield return value;
+            foreach (var child in current.ChildOperations)
+            {
+                if (child is IAnonymousFunctionOperation or ILocalFunctionOperation) continue;
+                stack.Push(child);
+            }
+        }
+    }
+
+    private static readonly ImmutableHashSet<string> SizedFactories =
+        ImmutableHashSet.Create("randn", "rand", "zeros", "ones", "empty", "full", "randn_like", "arange");
+
+    /// <summary>A TensorDataset over a tensor created with a constant first dimension.</summary>
+    private static long? DatasetSizeOf(IOperation? dataset, CompilationIndex index, TorchSharpSymbols symbols)
+    {
+        var creation = Follow(dataset, index) as IInvocationOperation;
+        if (creation is null || creation.TargetMethod.Name != "TensorDataset" ||
+            !SymbolEqualityComparer.Default.Equals(creation.TargetMethod.ContainingType, symbols.UtilsData)) return null;
+        var first = creation.Arguments.FirstOrDefault()?.Value;
+        if (first is IArrayCreationOperation { Initializer: { } tensors } && tensors.ElementValues.Length > 0) first = tensors.ElementValues[0];
+        if (Follow(first, index) is not IInvocationOperation factory || !SizedFactories.Contains(factory.TargetMethod.Name) ||
+            !SymbolEqualityComparer.Default.Equals(factory.TargetMethod.ContainingType, symbols.Torch)) return null;
+        var size = factory.Arguments.FirstOrDefault()?.Value.WalkDownConversions();
+        if (size is IArrayCreationOperation { Initializer: { } dims } && dims.ElementValues.Length > 0) size = dims.ElementValues[0].WalkDownConversions();
+        return factory.TargetMethod.Name == "arange" && factory.Arguments.Count(a => a.ArgumentKind != ArgumentKind.DefaultValue) != 1
+            ? null
+            : AsLong(size?.ConstantValue);
+    }
+
+    private static IOperation? Follow(IOperation? operation, CompilationIndex index)
+    {
+        for (var i = 0; i < 4 && operation is not null; i++)
+        {
+            operation = operation.WalkDownConversions();
+            if (operation is ILocalReferenceOperation local && index.ReachingWrite(local) is { } write) operation = ValueOf(write.Operation);
+            else return operation;
+        }
+        return operation;
+    }
+
+    public static long? AsLong(Optional<object?>? constant) =>
+        constant is { HasValue: true, Value: { } value } && value is int or long or short or byte or uint or ushort
+            ? Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture)
+            : null;
+
+    /// <summary>
+    /// Drop-last handling in a consuming loop: a comparison with a batch's actual size (<c>x.shape[0]</c>,
+    /// <c>x.size(0)</c>) — the loop skips or rescales short batches.
+    /// </summary>
+    public static bool HandlesShortBatches(ILoopOperation loop) =>
+        loop.Body.Descendants().OfType<IBinaryOperation>().Any(b =>
+            b.OperatorKind is BinaryOperatorKind.LessThan or BinaryOperatorKind.LessThanOrEqual or BinaryOperatorKind.GreaterThan or
+                BinaryOperatorKind.GreaterThanOrEqual or BinaryOperatorKind.Equals or BinaryOperatorKind.NotEquals &&
+            (IsActualBatchSize(b.LeftOperand) || IsActualBatchSize(b.RightOperand)));
+
+    /// <summary><c>x.shape[0]</c>, <c>x.size(0)</c> or <c>x.size()[0]</c> on a tensor.</summary>
+    public static bool IsActualBatchSize(IOperation operation)
+    {
+        operation = operation.WalkDownConversions();
+        if (operation is IArrayElementReferenceOperation element && element.Indices.Length == 1 &&
+            AsLong(element.Indices[0].WalkDownConversions().ConstantValue) == 0)
+        {
+            var array = element.ArrayReference.WalkDownConversions();
+            return array is IPropertyReferenceOperation { Property.Name: "shape" } or IInvocationOperation { TargetMethod.Name: "size", Arguments.Length: 0 };
+        }
+        return operation is IInvocationOperation { TargetMethod.Name: "size", Arguments.Length: 1 } size &&
+               AsLong(size.Arguments[0].Value.WalkDownConversions().ConstantValue) == 0;
+    }
+
+    private static IArgumentOperation? Find(ImmutableArray<IArgumentOperation> arguments, string name)
+    {
+        foreach (var argument in arguments)
+        {
+            if (argument.Parameter?.Name == name && argument.ArgumentKind != ArgumentKind.DefaultValue) return argument;
+        }
+        return null;
+    }
+}

@@ -1,0 +1,89 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace BatchGuard.Analyzers.BatchDegree;
+
+/// <summary>
+/// The whole-compilation picture both the Batching and the LossScaling analyzers report from: every
+/// <c>backward()</c>'s loss evaluated with the batch-degree model (findings BG0003-BG0005), every DataLoader creation,
+/// and which loops consume which loader.
+/// </summary>
+internal sealed class TrainingLossAnalysis
+{
+    /// <summary>TorchSharp's enumerator honours drop_last from this version on (TorchSharp PR #1306).</summary>
+    public static readonly Version FirstVersionHonouringDropLast = new(0, 102, 5);
+
+    private TrainingLossAnalysis(CompilationIndex index) => Index = index;
+
+    public CompilationIndex Index { get; }
+    public List<LossFinding> Findings { get; } = new();
+    public List<LoaderCreation> Creations { get; } = new();
+    /// <summary>For each creation (keyed by its syntax: stable however the operation was reached): the foreach loops that enumerate it.</summary>
+    public Dictionary<SyntaxNode, List<IForEachLoopOperation>> Consumers { get; } = new();
+    public HashSet<ILoopOperation> TrainingLoops { get; } = new();
+
+    public static TrainingLossAnalysis Run(CompilationIndex index, AnalyzerOptions options)
+    {
+        var analysis = new TrainingLossAnalysis(index);
+        var symbols = index.Symbols;
+        var findings = new Dictionary<(string, SyntaxNode), LossFinding>();
+        var evaluator = new DegreeEvaluator(index, (at, name) => IsNominalBatchSizeName(options, at, name), findings);
+        var dropLastHonoured = symbols.TorchSharpVersion is not { } version || version >= FirstVersionHonouringDropLast;
+
+        var seen = new HashSet<SyntaxNode>();
+        foreach (var (_, block) in index.Blocks)
+        {
+            foreach (var loop in TrainingLoopFinder.Find(block, symbols)) analysis.TrainingLoops.Add(loop.Loop);
+            foreach (var operation in block.DescendantsAndSelf())
+            {
+                if (LoaderCreation.TryCreate(operation, symbols, index) is { } creation && seen.Add(creation.Syntax)) analysis.Creations.Add(creation);
+                if (operation is IForEachLoopOperation forEach && symbols.IsDataLoader(forEach.Collection.WalkDownConversions().Type))
+                {
+                    foreach (var source in LoaderCreation.Resolve(forEach.Collection, index))
+                    {
+                        if (!analysis.Consumers.TryGetValue(source.Syntax, out var loops)) analysis.Consumers[source.Syntax] = loops = new();
+                        loops.Add(forEach);
+                    }
+                }
+                if (operation is IInvocationOperation invocation && symbols.IsBackward(invocation))
+                {
+                    var loops = EnclosingLoaderLoops(invocation, symbols);
+                    var loaders = loops.SelectMany(l => LoaderCreation.Resolve(l.Collection, index)).ToImmutableArray();
+                    var batchesAreFull = loops.Any(LoaderCreation.HandlesShortBatches) ||
+                                         loaders.Length > 0 && loaders.All(l => !l.CanYieldShortBatch && (dropLastHonoured || l.IsExact));
+                    evaluator.EvaluateBackward(invocation, loaders, loops.Select(l => l.Collection.WalkDownConversions()), batchesAreFull);
+                }
+            }
+        }
+        analysis.Findings.AddRange(findings.Values.OrderBy(f => f.Site.Syntax.SpanStart));
+        return analysis;
+    }
+
+    private static List<IForEachLoopOperation> EnclosingLoaderLoops(IOperation operation, TorchSharpSymbols symbols)
+    {
+        var loops = new List<IForEachLoopOperation>();
+        for (var current = operation.Parent; current is not null; current = current.Parent)
+        {
+            if (current is IAnonymousFunctionOperation or ILocalFunctionOperation) break;
+            if (current is IForEachLoopOperation forEach && symbols.IsDataLoader(forEach.Collection.WalkDownConversions().Type)) loops.Add(forEach);
+        }
+        return loops;
+    }
+
+    /// <summary>
+    /// A symbol named like the nominal batch size: batchSize, BatchSize, batch_size, BATCH_SIZE, trainBatchSize..., or a
+    /// name listed in <c>dotnet_diagnostic.BG0003.nominal_batch_size_names</c>.
+    /// </summary>
+    private static bool IsNominalBatchSizeName(AnalyzerOptions options, IOperation at, string name)
+    {
+        var normalized = name.Replace("_", "").ToLowerInvariant();
+        if (normalized.EndsWith("batchsize", StringComparison.Ordinal)) return true;
+        var extra = RuleOptions.GetList(options, at.Syntax.SyntaxTree, RuleIds.SumDividedByNominalBatchSize, "nominal_batch_size_names");
+        return extra.Contains(name, StringComparer.Ordinal);
+    }
+}

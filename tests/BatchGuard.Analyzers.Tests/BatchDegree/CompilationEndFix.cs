@@ -1,0 +1,28 @@
+using Microsoft.CodeAnalysis.CodeFixes;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Testing;
+
+namespace BatchGuard.Analyzers.Tests.BatchDegree;
+
+/// <summary>
+/// Code-fix verification (fix, then Fix All) for the batch-degree rules. They follow values across the compilation and
+/// so report at compilation end; the testing library treats such diagnostics as non-local and refuses to fix them
+/// unless told that this is intended.
+/// </summary>
+public static class CompilationEndFix<TAnalyzer, TCodeFix>
+    where TAnalyzer : DiagnosticAnalyzer, new()
+    where TCodeFix : CodeFixProvider, new()
+{
+    public static async Task Verify(string source, string fixedSource, string? equivalenceKey = null, string? batchFixedSource = null)
+    {
+        var test = new Infrastructure.Verify<TAnalyzer, TCodeFix>.Test
+        {
+            TestCode = source,
+            FixedCode = fixedSource,
+            BatchFixedCode = batchFixedSource ?? fixedSource,
+            CodeActionEquivalenceKey = equivalenceKey,
+            CodeFixTestBehaviors = CodeFixTestBehaviors.SkipLocalDiagnosticCheck,
+        };
+        await test.RunAsync();
+    }
+}

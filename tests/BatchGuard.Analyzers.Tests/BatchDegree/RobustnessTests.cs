@@ -1,0 +1,124 @@
+using BatchGuard.Analyzers.Batching;
+using BatchGuard.Analyzers.LossScaling;
+using BatchGuard.Analyzers.Tests.Infrastructure;
+using System.Collections.Immutable;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Testing;
+
+namespace BatchGuard.Analyzers.Tests.BatchDegree;
+
+/// <summary>
+/// The batch-degree rules on code a user may have open mid-edit, and in projects without TorchSharp: never an analyzer
+/// exception (AD0001; the tests rethrow them), never a guess.
+/// </summary>
+public sealed class RobustnessTests
+{
+    private const string BrokenTraining = """
+        class Trainer
+        {
+            Tensor Helper(Tensor p) => Helper(p) / p.shape[0];
+
+            void Train(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer, torch.utils.data.Dataset train)
+            {
+                var loader = torch.utils.data.DataLoader(train, , shuffle: true, drop_last: );
+                var other = new DataLoader(undefinedDataset, 16);
+                foreach (var b in loader)
+                {
+                    var (x, y) = (b["x"], b["y"]);
+                    var pred = net.forward(x;
+                    var loss = F.mse_loss(pred, y) / missing.shape[0] / b["x"].shape[];
+                    loss /= ;
+                    loss = Helper(loss) + unknownCall(pred).sum() / BatchSize;
+                    Func<Tensor, Tensor> f = t => f(t) / t.size(0);
+                    f(loss).backward();
+                    undefined.backward();
+                    optimizer.step();
+                }
+                foreach (var c in other) { c["x"].mean().div().backward(); optimizer.step(); }
+            }
+        }
+        """;
+
+    /// <summary>Runs the analyzer on code that does not compile; returns its diagnostics, failing on any analyzer exception.</summary>
+    private static async Task<ImmutableArray<Diagnostic>> RunOnBrokenCode<TAnalyzer>() where TAnalyzer : DiagnosticAnalyzer, new()
+    {
+        var references = await TestReferences.Net80.ResolveAsync(LanguageNames.CSharp, CancellationToken.None);
+        var compilation = CSharpCompilation.Create("Broken",
+            new[] { CSharpSyntaxTree.ParseText(TestReferences.Usings + BrokenTraining, path: "Broken.cs") },
+            references.Add(TestReferences.TorchSharp), new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary));
+        Assert.Contains(compilation.GetDiagnostics(), d => d.Severity == DiagnosticSeverity.Error);
+        var failures = new List<Exception>();
+        var options = new CompilationWithAnalyzersOptions(new AnalyzerOptions(ImmutableArray<AdditionalText>.Empty),
+            (exception, _, _) => failures.Add(exception), concurrentAnalysis: false, logAnalyzerExecutionTime: false);
+        var diagnostics = await compilation.WithAnalyzers(ImmutableArray.Create<DiagnosticAnalyzer>(new TAnalyzer()), options)
+            .GetAnalyzerDiagnosticsAsync();
+        Assert.Empty(failures);
+        Assert.DoesNotContain(diagnostics, d => d.Id == "AD0001");
+        return diagnostics;
+    }
+
+    [Fact]
+    public async Task Loss_rules_do_not_fail_on_broken_and_recursive_code()
+    {
+        var diagnostics = await RunOnBrokenCode<LossNormalizationAnalyzer>();
+        // Only the intact `F.mse_loss(pred, y) / ... / b["x"].shape[]` chain is judgeable; nothing is guessed elsewhere.
+        Assert.All(diagnostics, d => Assert.StartsWith("BG000", d.Id, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Loader_rules_do_not_fail_on_broken_and_recursive_code()
+    {
+        var diagnostics = await RunOnBrokenCode<PartialBatchAnalyzer>();
+        Assert.All(diagnostics, d => Assert.StartsWith("BG000", d.Id, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Recursive_helpers_and_self_referencing_locals_terminate_without_findings()
+    {
+        string source = TestReferences.Usings + """
+            class Trainer
+            {
+                static Tensor Ping(Tensor t, int n) => n == 0 ? t : Pong(t, n - 1);
+                static Tensor Pong(Tensor t, int n) => Ping(t, n) / t.shape[0];
+
+                void Train(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer, torch.utils.data.Dataset train)
+                {
+                    foreach (var b in torch.utils.data.DataLoader(train, 16, drop_last: true))
+                    {
+                        var loss = F.mse_loss(net.forward(b["x"]), b["y"]);
+                        loss = loss + loss * 0.5f;
+                        Ping(loss, 3).backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+        await Verify<LossNormalizationAnalyzer>.Diagnostics(source);
+    }
+
+    [Fact]
+    public async Task Compilation_without_TorchSharp_costs_nothing_and_reports_nothing()
+    {
+        const string source = """
+            class DataLoader { public DataLoader(int batchSize, bool drop_last = false) { } }
+            class Tensor { public Tensor mean() => this; public long[] shape = { 1 }; public void backward() { }
+                public static Tensor operator /(Tensor t, long d) => t; }
+            class Trainer
+            {
+                void Train()
+                {
+                    var loader = new DataLoader(16);
+                    var loss = new Tensor().mean() / new Tensor().shape[0];
+                    loss.backward();
+                }
+            }
+            """;
+        foreach (var test in new Microsoft.CodeAnalysis.CSharp.Testing.CSharpAnalyzerTest<LossNormalizationAnalyzer, DefaultVerifier>[]
+                 { new() { TestCode = source, ReferenceAssemblies = TestReferences.Net80 } })
+            await test.RunAsync();
+        await new Microsoft.CodeAnalysis.CSharp.Testing.CSharpAnalyzerTest<PartialBatchAnalyzer, DefaultVerifier>
+            { TestCode = source, ReferenceAssemblies = TestReferences.Net80 }.RunAsync();
+    }
+}

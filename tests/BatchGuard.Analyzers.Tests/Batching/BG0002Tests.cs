@@ -1,0 +1,132 @@
+using BatchGuard.Analyzers.Tests.Infrastructure;
+using VerifyBatching = BatchGuard.Analyzers.Tests.Infrastructure.Verify<BatchGuard.Analyzers.Batching.PartialBatchAnalyzer>;
+using VerifyFix = BatchGuard.Analyzers.Tests.BatchDegree.CompilationEndFix<BatchGuard.Analyzers.Batching.PartialBatchAnalyzer, BatchGuard.Analyzers.CodeFixes.Batching.DropLastCodeFix>;
+
+namespace BatchGuard.Analyzers.Tests.Batching;
+
+public sealed class BG0002Tests
+{
+    private static string Loops(string trainLoader, string evalLoader = "torch.utils.data.DataLoader(test, 100)") => TestReferences.Usings + $$"""
+        class Trainer
+        {
+            void Run(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer, torch.utils.data.Dataset train, torch.utils.data.Dataset test)
+            {
+                var trainLoader = {{trainLoader}};
+                var evalLoader = {{evalLoader}};
+                foreach (var b in trainLoader)
+                {
+                    optimizer.zero_grad();
+                    var loss = F.cross_entropy(net.forward(b["x"]), b["y"]);
+                    loss.backward();
+                    optimizer.step();
+                }
+                foreach (var b in evalLoader)
+                {
+                    Console.WriteLine(F.cross_entropy(net.forward(b["x"]), b["y"]).item<float>());
+                }
+            }
+        }
+        """;
+
+    [Fact]
+    public async Task Training_loader_without_drop_last_is_reported_and_the_evaluation_loader_is_not()
+    {
+        await VerifyBatching.Diagnostics(Loops("{|BG0002:torch.utils.data.DataLoader(train, 32, shuffle: true)|}"));
+    }
+
+    [Fact]
+    public async Task Message_names_the_loader_and_the_short_batch()
+    {
+        await VerifyBatching.Diagnostics(Loops("torch.utils.data.DataLoader(train, 32, shuffle: true)"),
+            VerifyBatching.Diagnostic("BG0002").WithSpan(12, 27, 12, 80)
+                .WithArguments("trainLoader", "batch size 32, dataset size not known to be a multiple of it, no drop_last"));
+    }
+
+    [Fact]
+    public async Task Explicit_drop_last_false_states_a_deliberate_choice()
+    {
+        await VerifyBatching.Diagnostics(Loops("torch.utils.data.DataLoader(train, 32, shuffle: true, drop_last: false)"));
+    }
+
+    [Fact]
+    public async Task Training_loader_with_drop_last_is_not_reported()
+    {
+        await VerifyBatching.Diagnostics(Loops("torch.utils.data.DataLoader(train, 32, shuffle: true, drop_last: true)"));
+    }
+
+    [Fact]
+    public async Task Shuffled_loader_used_only_for_evaluation_is_not_reported()
+    {
+        await VerifyBatching.Diagnostics(Loops("torch.utils.data.DataLoader(train, 32, drop_last: true)",
+            evalLoader: "torch.utils.data.DataLoader(test, 100, shuffle: true)"));
+    }
+
+    [Fact]
+    public async Task Exact_tensor_dataset_is_not_reported()
+    {
+        string source = TestReferences.Usings + """
+            class Trainer
+            {
+                void Run(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer)
+                {
+                    var data = torch.utils.data.TensorDataset(randn(1024, 4), randn(1024, 1));
+                    foreach (var b in torch.utils.data.DataLoader(data, 64, shuffle: true))
+                    {
+                        F.mse_loss(net.forward(b[0]), b[1]).backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+        await VerifyBatching.Diagnostics(source);
+    }
+
+    [Fact]
+    public async Task Inexact_tensor_dataset_names_the_final_batch_size()
+    {
+        string source = TestReferences.Usings + """
+            class Trainer
+            {
+                void Run(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer)
+                {
+                    var data = torch.utils.data.TensorDataset(randn(1000, 4), randn(1000, 1));
+                    foreach (var b in torch.utils.data.DataLoader(data, 64, shuffle: true))
+                    {
+                        F.mse_loss(net.forward(b[0]), b[1]).backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+        await VerifyBatching.Diagnostics(source, VerifyBatching.Diagnostic("BG0002").WithSpan(13, 27, 13, 79)
+            .WithArguments("torch.utils.data.DataLoader(data, 64, shuffle: true)", "1000 samples in batches of 64 leave a final batch of 40"));
+    }
+
+    [Fact]
+    public async Task Factory_returning_a_shuffled_loader_is_a_training_loader()
+    {
+        string source = TestReferences.Usings + """
+            static class Loaders
+            {
+                public static DataLoader Train(torch.utils.data.Dataset data) => {|BG0002:torch.utils.data.DataLoader(data, 32, shuffle: true)|};
+                public static DataLoader Test(torch.utils.data.Dataset data) => torch.utils.data.DataLoader(data, 32);
+            }
+            """;
+        await VerifyBatching.Diagnostics(source);
+    }
+
+    [Fact]
+    public async Task Fix_all_adds_drop_last_to_every_training_loader()
+    {
+        string Source(string a, string b) => TestReferences.Usings + $$"""
+            static class Loaders
+            {
+                public static DataLoader A(torch.utils.data.Dataset data) => {{a}};
+                public static DataLoader B(torch.utils.data.Dataset data) => {{b}};
+            }
+            """;
+        await VerifyFix.Verify(
+            Source("{|BG0002:torch.utils.data.DataLoader(data, 32, shuffle: true)|}", "{|BG0002:new DataLoader(data, 8, true)|}"),
+            Source("torch.utils.data.DataLoader(data, 32, shuffle: true, drop_last: true)", "new DataLoader(data, 8, true, drop_last: true)"));
+    }
+}

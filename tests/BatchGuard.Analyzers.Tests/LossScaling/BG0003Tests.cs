@@ -1,0 +1,190 @@
+using BatchGuard.Analyzers.CodeFixes.LossScaling;
+using BatchGuard.Analyzers.LossScaling;
+using BatchGuard.Analyzers.Tests.Infrastructure;
+using VerifyLoss = BatchGuard.Analyzers.Tests.Infrastructure.Verify<BatchGuard.Analyzers.LossScaling.LossNormalizationAnalyzer>;
+using VerifyFix = BatchGuard.Analyzers.Tests.BatchDegree.CompilationEndFix<BatchGuard.Analyzers.LossScaling.LossNormalizationAnalyzer, BatchGuard.Analyzers.CodeFixes.LossScaling.ActualBatchSizeCodeFix>;
+
+namespace BatchGuard.Analyzers.Tests.LossScaling;
+
+public sealed class BG0003Tests
+{
+    private static string Train(string loopBody, string loaderArguments = "16, shuffle: true", string members = "") => TestReferences.Usings + $$"""
+        class HParams { public int BatchSize { get; set; } = 16; }
+
+        class Trainer
+        {
+            private readonly HParams hparams = new HParams();
+            {{members}}
+            void Train(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer)
+            {
+                var data = torch.utils.data.TensorDataset(randn(1000, 4), randn(1000, 1));
+                var loader = torch.utils.data.DataLoader(data, {{loaderArguments}});
+                foreach (var b in loader)
+                {
+                    optimizer.zero_grad();
+                    var pred = net.forward(b[0]);
+                    var y = b[1];
+                    {{loopBody}}
+                    optimizer.step();
+                }
+            }
+        }
+        """;
+
+    [Fact]
+    public async Task Sum_divided_by_a_batch_size_setting_is_reported()
+    {
+        await VerifyLoss.Diagnostics(Train("""
+            var loss2 = {|BG0003:(pred - y).abs().sum() / hparams.BatchSize|};
+            loss2.backward();
+            """));
+    }
+
+    [Fact]
+    public async Task Sum_divided_by_the_loaders_literal_batch_size_is_reported()
+    {
+        await VerifyLoss.Diagnostics(Train("""
+            var loss = {|BG0003:F.mse_loss(pred, y, reduction: nn.Reduction.Sum) / 16|};
+            loss.backward();
+            """));
+    }
+
+    [Fact]
+    public async Task Sum_divided_by_the_local_passed_as_the_loaders_batch_size_is_reported()
+    {
+        string source = TestReferences.Usings + """
+            class Trainer
+            {
+                void Train(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer, torch.utils.data.Dataset train)
+                {
+                    int bs = 32;
+                    var loader = torch.utils.data.DataLoader(train, bs, shuffle: true);
+                    foreach (var b in loader)
+                    {
+                        var loss = {|BG0003:(net.forward(b["x"]) - b["y"]).pow(2).sum().div(bs)|};
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+        await VerifyLoss.Diagnostics(source);
+    }
+
+    [Fact]
+    public async Task Message_names_the_sum_the_nominal_size_and_the_actual_size()
+    {
+        await VerifyLoss.Diagnostics(Train("""
+            var loss = (pred - y).abs().sum() / hparams.BatchSize;
+            loss.backward();
+            """),
+            VerifyLoss.Diagnostic("BG0003").WithSpan(23, 24, 23, 66).WithSpan(23, 49, 23, 66)
+                .WithArguments("(pred - y).abs().sum()", "hparams.BatchSize", "pred.shape[0]"));
+    }
+
+    [Fact]
+    public async Task Extra_nominal_names_come_from_editorconfig()
+    {
+        await VerifyLoss.Diagnostics(Train("""
+            var loss = {|BG0003:(pred - y).abs().sum() / hparams.Mb|};
+            loss.backward();
+            """, members: "").Replace("public int BatchSize { get; set; } = 16;", "public int BatchSize { get; set; } = 16; public int Mb => 16;"),
+            "dotnet_diagnostic.BG0003.nominal_batch_size_names = Mb");
+    }
+
+    [Fact]
+    public async Task Sum_divided_by_the_actual_batch_size_is_not_reported()
+    {
+        await VerifyLoss.Diagnostics(Train("""
+            var loss = (pred - y).abs().sum() / pred.shape[0];
+            loss.backward();
+            """));
+    }
+
+    [Fact]
+    public async Task Mean_reduction_loss_is_not_reported()
+    {
+        await VerifyLoss.Diagnostics(Train("""
+            var loss3 = F.l1_loss(pred, y);
+            loss3.backward();
+            """));
+    }
+
+    [Fact]
+    public async Task Sum_divided_by_the_batch_size_with_drop_last_is_exact_and_not_reported()
+    {
+        await VerifyLoss.Diagnostics(Train("""
+            var loss = (pred - y).abs().sum() / hparams.BatchSize;
+            loss.backward();
+            """, loaderArguments: "16, shuffle: true, drop_last: true"));
+    }
+
+    [Fact]
+    public async Task Sum_divided_by_the_batch_size_when_the_loop_skips_short_batches_is_not_reported()
+    {
+        await VerifyLoss.Diagnostics(Train("""
+            if (y.shape[0] < hparams.BatchSize) continue;
+            var loss = (pred - y).abs().sum() / hparams.BatchSize;
+            loss.backward();
+            """));
+    }
+
+    [Fact]
+    public async Task Sum_divided_by_a_constant_that_is_not_a_batch_size_is_not_reported()
+    {
+        await VerifyLoss.Diagnostics(Train("""
+            const float scale = 100f;
+            var loss = (pred - y).abs().sum() / scale;
+            loss.backward();
+            """));
+    }
+
+    [Fact]
+    public async Task Sum_divided_by_the_batch_size_only_for_logging_is_not_reported()
+    {
+        await VerifyLoss.Diagnostics(Train("""
+            var loss = F.l1_loss(pred, y);
+            Console.WriteLine(((pred - y).abs().sum() / hparams.BatchSize).item<float>());
+            loss.backward();
+            """));
+    }
+
+    [Fact]
+    public async Task Fix_divides_by_the_actual_batch_size_and_keeps_comments()
+    {
+        await VerifyFix.Verify(Train("""
+            var loss = {|BG0003:(pred - y).abs().sum() / /* nominal */ hparams.BatchSize|}; // per-sample mean
+            loss.backward();
+            """), Train("""
+            var loss = (pred - y).abs().sum() / /* nominal */ pred.shape[0]; // per-sample mean
+            loss.backward();
+            """), ActualBatchSizeCodeFix.ActualBatchSizeKey);
+    }
+
+    [Fact]
+    public async Task Fix_can_use_mean_instead_of_sum_over_batch_size()
+    {
+        await VerifyFix.Verify(Train("""
+            var loss = {|BG0003:(pred - y).abs().sum() / hparams.BatchSize|};
+            loss.backward();
+            """), Train("""
+            var loss = (pred - y).abs().mean();
+            loss.backward();
+            """), ActualBatchSizeCodeFix.MeanKey);
+    }
+
+    [Fact]
+    public async Task Fix_all_rewrites_every_occurrence_in_the_document()
+    {
+        await VerifyFix.Verify(Train("""
+            var a = {|BG0003:(pred - y).abs().sum() / hparams.BatchSize|};
+            var c = {|BG0003:(y - pred).pow(2).sum() / hparams.BatchSize|};
+            (a + c).backward();
+            """), Train("""
+            var a = (pred - y).abs().sum() / pred.shape[0];
+            var c = (y - pred).pow(2).sum() / y.shape[0];
+            (a + c).backward();
+            """), ActualBatchSizeCodeFix.ActualBatchSizeKey);
+    }
+}
