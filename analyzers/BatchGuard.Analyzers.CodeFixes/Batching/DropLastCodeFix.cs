@@ -20,7 +20,7 @@ namespace BatchGuard.Analyzers.CodeFixes.Batching;
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(DropLastCodeFix)), Shared]
 public sealed class DropLastCodeFix : CodeFixProvider
 {
-    public const string EquivalenceKey = "BG0001.DropLastTrue";
+    public const string EquivalenceKey = "BatchGuard.DropLastTrue";
 
     public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(
         RuleIds.PartialBatchFeedsBatchDependentLoss, RuleIds.TrainingLoaderKeepsPartialBatch);

@@ -99,6 +99,28 @@ public sealed class RobustnessTests
     }
 
     [Fact]
+    public async Task A_very_long_chain_of_locals_is_abandoned_not_followed_to_the_end()
+    {
+        var chain = string.Join("\n", Enumerable.Range(1, 600).Select(i => $"            var l{i} = l{i - 1} * 1.0f;"));
+        string source = TestReferences.Usings + $$"""
+            class Trainer
+            {
+                void Train(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer, torch.utils.data.Dataset train)
+                {
+                    foreach (var b in torch.utils.data.DataLoader(train, 16, drop_last: true))
+                    {
+                        var l0 = F.mse_loss(net.forward(b["x"]), b["y"]);
+            {{chain}}
+                        (l600 / b["x"].shape[0]).backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+        await Verify<LossNormalizationAnalyzer>.Diagnostics(source);
+    }
+
+    [Fact]
     public async Task Compilation_without_TorchSharp_costs_nothing_and_reports_nothing()
     {
         const string source = """

@@ -394,3 +394,63 @@ public sealed class BG0004AccumulationTests
         await VerifyLoss.Diagnostics(source);
     }
 }
+
+public sealed class BG0004IndexingTests
+{
+    private static string Train(string body) => TestReferences.Usings + $$"""
+        class Trainer
+        {
+            void Train(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer, torch.utils.data.Dataset train)
+            {
+                foreach (var b in torch.utils.data.DataLoader(train, 16, shuffle: true))
+                {
+                    var output = net.forward(b["x"]);
+                    {{body}}
+                    optimizer.step();
+                }
+            }
+        }
+        """;
+
+    [Fact]
+    public async Task Slicing_along_the_batch_axis_keeps_the_batch()
+    {
+        await VerifyLoss.Diagnostics(Train("""
+            var loss = {|BG0004:output[.., 0].mean() / output.shape[0]|};
+            loss.backward();
+            """));
+    }
+
+    [Fact]
+    public async Task Picking_one_sample_is_not_a_batch()
+    {
+        await VerifyLoss.Diagnostics(Train("""
+            var loss = output[0].mean() / output.shape[0];
+            loss.backward();
+            """));
+    }
+}
+
+public sealed class BG0004LossFunctionFieldTests
+{
+    [Fact]
+    public async Task Loss_function_stored_in_a_field_is_followed_into_its_lambda()
+    {
+        string source = TestReferences.Usings + """
+            class Trainer
+            {
+                private readonly Func<Tensor, Tensor, Tensor> _lossFn = (p, t) => {|BG0004:F.l1_loss(p, t) / t.size(0)|};
+
+                void Train(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer, torch.utils.data.Dataset train)
+                {
+                    foreach (var b in torch.utils.data.DataLoader(train, 16, shuffle: true))
+                    {
+                        _lossFn(net.forward(b["x"]), b["y"]).backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+        await VerifyLoss.Diagnostics(source);
+    }
+}

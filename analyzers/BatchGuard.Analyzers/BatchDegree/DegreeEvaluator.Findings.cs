@@ -1,0 +1,77 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace BatchGuard.Analyzers.BatchDegree;
+
+/// <summary>Findings: what is recorded for BG0003-BG0005 and what their code fixes need.</summary>
+internal sealed partial class DegreeEvaluator
+{
+    // ---- findings ----
+
+    private void ReportSumOverNominalBatchSize(IOperation numerator, IOperation divisor, IOperation site)
+    {
+        var actual = ActualBatchSizeExpression(numerator);
+        var properties = ImmutableDictionary<string, string?>.Empty.Add(LossFinding.Keys.ActualBatchSize, actual);
+        Record(RuleIds.SumDividedByNominalBatchSize, site, divisor,
+            new object[] { Text(numerator), Text(divisor), actual ?? "the first dimension of the summed tensor" }, properties);
+    }
+
+    private void ReportNormalizedTwice(IOperation loss, IOperation normalizer, IOperation site, string how, bool keepLeft) =>
+        Record(RuleIds.LossNormalizedTwice, site, normalizer,
+            new object[] { Text(loss), how, Text(normalizer), "1/batch size" },
+            ImmutableDictionary<string, string?>.Empty.Add(LossFinding.Keys.KeepOperand, keepLeft ? "left" : "right"));
+
+    private void ReportCountThatCanBeZero(IOperation divisor, BatchValue count, IOperation site)
+    {
+        var kind = count.IsHost ? "host" : "tensor";
+        var guard = count.IsHost ? $"Math.Max({Text(divisor)}, 1)" : ".clamp_min(1)";
+        Record(RuleIds.DivisionByCountThatCanBeZero, site, divisor, new object[] { Text(divisor), guard },
+            ImmutableDictionary<string, string?>.Empty.Add(LossFinding.Keys.CountKind, kind));
+    }
+
+    private void Record(string rule, IOperation site, IOperation divisor, object[] args, ImmutableDictionary<string, string?> properties)
+    {
+        if (!_findings.TryGetValue((rule, site.Syntax), out var finding))
+        {
+            _findings[(rule, site.Syntax)] = finding = new LossFinding(rule, site, divisor, args, properties);
+        }
+        _touched.Add(finding);
+    }
+
+    private static string Text(IOperation operation) => LoaderCreation.Shorten(operation.Syntax.ToString());
+
+    /// <summary>
+    /// <c>pred.shape[0]</c> for a numerator like <c>(pred - y).abs().sum()</c>: the leftmost simple reference (a
+    /// local, parameter, field, or an indexer on one) inside the summed expression, so the fix stays in scope.
+    /// </summary>
+    private string? ActualBatchSizeExpression(IOperation numerator)
+    {
+        var current = numerator.WalkDownConversions();
+        for (var i = 0; i < 16; i++)
+        {
+            switch (current)
+            {
+                case IInvocationOperation { Instance: { } instance }:
+                    current = instance.WalkDownConversions();
+                    continue;
+                case IInvocationOperation { Instance: null, Arguments.Length: > 0 } call when _symbols.IsTensor(call.Arguments[0].Value.WalkDownConversions().Type):
+                    current = call.Arguments[0].Value.WalkDownConversions();
+                    continue;
+                case IBinaryOperation binary:
+                    current = binary.LeftOperand.WalkDownConversions();
+                    continue;
+                case ILocalReferenceOperation or IParameterReferenceOperation or IFieldReferenceOperation:
+                case IPropertyReferenceOperation { Instance: null or ILocalReferenceOperation or IParameterReferenceOperation or IFieldReferenceOperation or IInstanceReferenceOperation } property
+                    when property.Arguments.All(a => a.Value.ConstantValue.HasValue):
+                    return _symbols.IsTensor(current.Type) ? current.Syntax.ToString() + ".shape[0]" : null;
+                default:
+                    return null;
+            }
+        }
+        return null;
+    }
+}
