@@ -1,7 +1,7 @@
 // Generates a large solution for measuring BatchGuard's analyzer cost (see docs/performance.md, "Analyzer cost"):
 //   dotnet run tests/AnalyzerCost/GenerateSolution.cs -- <output folder> [ml files] [plain files]
 // Two projects: TorchTraining (TorchSharp training code: models, data pipelines, training and evaluation loops in
-// the shapes people write, a few with BatchGuard's bugs) and PlainCode (ordinary business code, no TorchSharp).
+// the shapes people write; one in six with a loss divided twice by the batch size and clipping after step()) and PlainCode (ordinary business code, no TorchSharp).
 // Both load BatchGuard's analyzers from $(BatchGuardAnalyzersDir). Deterministic: the same arguments give the same code.
 using System.Text;
 
@@ -206,16 +206,14 @@ static string TrainingFile(int i)
                 public void Train(int epochs)
                 {
                     var (x, y) = MakeData({{samples}});
+                    var loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), BatchSize, shuffle: true);
                     for (var epoch = 0; epoch < epochs; epoch++)
                     {
-                        var permutation = randperm({{samples}});
-                        for (var start = 0; start < {{samples}}; start += BatchSize)
+                        foreach (var batch in loader)
                         {
-                            var index = permutation.slice(0, start, Math.Min(start + BatchSize, {{samples}}), 1);
-                            var input = x.index_select(0, index);
-                            var target = y.index_select(0, index);
+                            var input = batch[0];
                             _optimizer.zero_grad();
-                            var loss = F.cross_entropy(_model.forward(input), target) / input.shape[0];
+                            var loss = F.cross_entropy(_model.forward(input), batch[1]) / input.shape[0];
                             loss.backward();
                             _optimizer.step();
                             torch.nn.utils.clip_grad_value_(_model.parameters(), 0.5);
