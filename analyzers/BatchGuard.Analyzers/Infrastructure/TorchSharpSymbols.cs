@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Operations;
 
@@ -53,6 +54,9 @@ internal sealed class TorchSharpSymbols
 
     public static TorchSharpSymbols? TryCreate(Compilation compilation)
     {
+        // Assembly names first: a metadata-name lookup searches every referenced assembly, measurable on every build
+        // of a project that has nothing to do with TorchSharp (docs/performance.md, "Analyzer cost").
+        if (!compilation.ReferencedAssemblyNames.Any(a => a.Name == "TorchSharp")) return null;
         var tensor = compilation.GetTypeByMetadataName("TorchSharp.torch+Tensor");
         return tensor is null ? null : new TorchSharpSymbols(compilation, tensor);
     }

@@ -1,0 +1,261 @@
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace BatchGuard.Analyzers.Optimization;
+
+/// <summary>
+/// BG0006: gradient clipping that runs where it cannot affect the update (after step(), or before backward()).
+/// BG0007: a training loop driving a stateful optimizer (momentum SGD, Adam, ...) with no gradient clipping at all.
+/// </summary>
+/// <remarks>
+/// Cost: analyzers run on every build. The entry point is an operation action on invocations (the operation trees
+/// the driver builds once for all analyzers) whose first test is the method's name; only calls named step or
+/// clip_grad_* get further work (walking up to the enclosing loop, then that loop's calls).
+/// </remarks>
+[DiagnosticAnalyzer(LanguageNames.CSharp)]
+public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
+{
+    /// <summary>Diagnostic property (BG0006): source position of the step() the clipping call belongs before.</summary>
+    public const string TargetStepPositionProperty = "TargetStepPosition";
+    /// <summary>Diagnostic property (BG0007): the expression the optimizer was given its parameters from.</summary>
+    public const string ParametersSourceProperty = "ParametersSource";
+    /// <summary>The .editorconfig option naming extra optimizer types that carry state (BG0007).</summary>
+    public const string ExtraOptimizerTypesOption = "extra_optimizer_types";
+
+    /// <inheritdoc />
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(
+        Descriptors.BG0006_MisplacedGradientClipping, Descriptors.BG0007_StatefulOptimizerWithoutClipping);
+
+    private protected override void OnCompilationStart(CompilationStartAnalysisContext context, TorchSharpSymbols symbols)
+    {
+        context.RegisterOperationAction(operation => Guarded(() => AnalyzeInvocation(operation, symbols)), OperationKind.Invocation);
+    }
+
+    private static void AnalyzeInvocation(OperationAnalysisContext context, TorchSharpSymbols symbols)
+    {
+        var invocation = (IInvocationOperation)context.Operation;
+        if (invocation.TargetMethod.Name is not ("step" or "clip_grad_norm_" or "clip_grad_value_")) return;
+
+        // Each diagnostic is reported from the node it sits on: BG0006 from the clip call, BG0007 from the step.
+        if (symbols.IsTorchClipCall(invocation))
+        {
+            if (EnclosingTrainingLoop(invocation, symbols) is { } loop) ReportMisplacedClipping(context.ReportDiagnostic, loop, invocation);
+        }
+        else if (symbols.IsOptimizerStep(invocation))
+        {
+            if (EnclosingTrainingLoop(invocation, symbols) is { } loop && !HasAnyClipping(loop))
+                ReportStatefulOptimizerWithoutClipping(context, invocation);
+        }
+    }
+
+    /// <summary>
+    /// The innermost loop around <paramref name="call"/> (in the same body, not across a lambda) that calls
+    /// backward() and step(): the loop <see cref="TrainingLoopFinder"/> would find.
+    /// </summary>
+    private static TrainingLoop? EnclosingTrainingLoop(IInvocationOperation call, TorchSharpSymbols symbols)
+    {
+        for (var current = call.Parent; current is not null; current = current.Parent)
+        {
+            if (current is IAnonymousFunctionOperation or ILocalFunctionOperation) return null;
+            if (current is not ILoopOperation loopOperation) continue;
+            var loop = new TrainingLoop(loopOperation, TrainingLoopFinder.InvocationsInBody(loopOperation), symbols);
+            if (!loop.Backwards.IsEmpty && !loop.Steps.IsEmpty) return loop;
+        }
+        return null;
+    }
+
+    // ---- BG0006 ----
+
+    private enum Event { Backward, Step, Clip }
+
+    private static void ReportMisplacedClipping(System.Action<Diagnostic> report, TrainingLoop loop, IInvocationOperation clipCall)
+    {
+
+        // The loop body's backward/step/clip calls in source order; the loop repeats, so the sequence is cyclic.
+        var events = loop.Calls
+            .Select(call => (call, kind: loop.Backwards.Contains(call) ? Event.Backward
+                : loop.Steps.Contains(call) ? Event.Step
+                : loop.TorchClips.Contains(call) ? Event.Clip : (Event?)null))
+            .Where(e => e.kind is not null)
+            .Select(e => (e.call, kind: e.kind!.Value))
+            .ToImmutableArray();
+
+        for (var i = 0; i < events.Length; i++)
+        {
+            if (events[i].kind != Event.Clip || !ReferenceEquals(events[i].call.Syntax, clipCall.Syntax)) continue;
+            var clip = events[i].call;
+            var previous = Neighbour(events, i, -1);
+            var next = Neighbour(events, i, +1);
+            if (previous is null || next is null) continue;
+
+            // Effective: fresh gradients (a backward before it) that the next step consumes (no backward in between).
+            // Only "step before, backward after" is certainly wrong; other orders (two losses, a step at the top of
+            // the iteration for accumulated gradients) are left alone.
+            if (previous.Value.kind != Event.Step || next.Value.kind != Event.Backward) continue;
+
+            var stepBefore = events.Take(i).LastOrDefault(e => e.kind == Event.Step).call;
+            string where;
+            IInvocationOperation certain;
+            if (stepBefore is not null)
+            {
+                where = "after " + stepBefore.Syntax;
+                certain = stepBefore;
+            }
+            else
+            {
+                where = "before " + next.Value.call.Syntax;
+                certain = next.Value.call;
+            }
+            // The call that makes it wrong must run whenever the clipping runs (not in another branch or inner loop).
+            if (!RunsWhenever(certain, clip, loop.Loop)) continue;
+
+            var target = TargetStep(events);
+            var properties = target is null
+                ? ImmutableDictionary<string, string?>.Empty
+                : ImmutableDictionary<string, string?>.Empty.Add(TargetStepPositionProperty,
+                    target.Syntax.SpanStart.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            report(Diagnostic.Create(Descriptors.BG0006_MisplacedGradientClipping, clip.Syntax.GetLocation(), properties,
+                clip.TargetMethod.Name, where));
+        }
+    }
+
+    private static (IInvocationOperation call, Event kind)? Neighbour(
+        ImmutableArray<(IInvocationOperation call, Event kind)> events, int index, int direction)
+    {
+        for (var k = 1; k < events.Length; k++)
+        {
+            var e = events[((index + direction * k) % events.Length + events.Length) % events.Length];
+            if (e.kind != Event.Clip) return e;
+        }
+        return null;
+    }
+
+    /// <summary>Where clipping belongs: before the first step() that follows the iteration's last backward().</summary>
+    private static IInvocationOperation? TargetStep(ImmutableArray<(IInvocationOperation call, Event kind)> events)
+    {
+        var lastBackward = -1;
+        for (var i = 0; i < events.Length; i++) if (events[i].kind == Event.Backward) lastBackward = i;
+        for (var i = lastBackward + 1; i < events.Length; i++) if (events[i].kind == Event.Step) return events[i].call;
+        return null;
+    }
+
+    /// <summary>
+    /// True when <paramref name="certain"/> runs in every iteration in which <paramref name="reference"/> runs: each
+    /// branching construct around it (up to the loop) leads to the reference by the same branch.
+    /// </summary>
+    private static bool RunsWhenever(IOperation certain, IOperation reference, IOperation loop)
+    {
+        for (IOperation child = certain, parent = certain.Parent!; parent is not null && !ReferenceEquals(parent, loop);
+             child = parent, parent = parent.Parent!)
+        {
+            if (!IsBranching(parent, child)) continue;
+            if (!IsOnPath(reference, child)) return false;
+        }
+        return true;
+    }
+
+    private static bool IsBranching(IOperation parent, IOperation child) => parent switch
+    {
+        IConditionalOperation conditional => !ReferenceEquals(conditional.Condition, child),
+        ILoopOperation or ISwitchCaseOperation or ICatchClauseOperation or IConditionalAccessOperation
+            or ICoalesceOperation or ISwitchExpressionArmOperation => true,
+        IBinaryOperation { OperatorKind: BinaryOperatorKind.ConditionalAnd or BinaryOperatorKind.ConditionalOr } binary =>
+            ReferenceEquals(binary.RightOperand, child),
+        _ => false,
+    };
+
+    private static bool IsOnPath(IOperation operation, IOperation ancestor)
+    {
+        for (var current = operation; current is not null; current = current.Parent)
+        {
+            if (ReferenceEquals(current, ancestor)) return true;
+        }
+        return false;
+    }
+
+    // ---- BG0007 ----
+
+    /// <summary>
+    /// Any clipping in the loop, even misplaced (that is BG0006's business): TorchSharp's clip calls, BatchGuard's
+    /// runtime, or a call whose name says it clips (a user's own helper).
+    /// </summary>
+    private static bool HasAnyClipping(TrainingLoop loop) =>
+        !loop.TorchClips.IsEmpty ||
+        loop.Calls.Any(call =>
+            call.TargetMethod.Name.IndexOf("clip", System.StringComparison.OrdinalIgnoreCase) >= 0 ||
+            IsBatchGuardRuntime(call.TargetMethod.ContainingType));
+
+    private static bool IsBatchGuardRuntime(INamedTypeSymbol? type)
+    {
+        var ns = type?.ContainingNamespace;
+        while (ns is { ContainingNamespace.IsGlobalNamespace: false }) ns = ns.ContainingNamespace;
+        return ns?.Name == "BatchGuard" && type!.ContainingAssembly?.Name == "BatchGuard";
+    }
+
+    private static void ReportStatefulOptimizerWithoutClipping(OperationAnalysisContext context, IInvocationOperation step)
+    {
+        var receiver = step.Instance?.WalkDownConversions();
+        if (receiver is null) return;
+        var extra = RuleOptions.GetList(context.Options, step.Syntax.SyntaxTree,
+            RuleIds.StatefulOptimizerWithoutClipping, ExtraOptimizerTypesOption);
+
+        var state = OptimizerState.ClassifyType(receiver.Type, extra);
+        IOperation? creation = null;
+        var assigned = OptimizerAssignments.Find(receiver, step.SemanticModel, context.CancellationToken);
+        if (!assigned.IsDefaultOrEmpty)
+        {
+            // Every value ever stored must agree; one unknown or stateless assignment means we cannot be sure.
+            var states = assigned.Select(v => OptimizerState.Classify(v, extra)).ToList();
+            if (!state.IsStateful && states.All(s => s.IsStateful)) state = states[0];
+            if (assigned.Length == 1) creation = assigned[0].WalkDownConversions();
+        }
+        if (!state.IsStateful) return;
+
+        var properties = ImmutableDictionary<string, string?>.Empty;
+        // Another member's expression may name a different 'model' in scope at the step: only offer a same-body one.
+        var parametersSource = creation is not null && ReferenceEquals(Root(creation), Root(step)) ? ParametersSource(creation) : null;
+        if (parametersSource is not null) properties = properties.Add(ParametersSourceProperty, parametersSource);
+
+        context.ReportDiagnostic(Diagnostic.Create(Descriptors.BG0007_StatefulOptimizerWithoutClipping,
+            step.Syntax.GetLocation(), properties, receiver.Syntax.ToString(), state.Description));
+    }
+
+    private static IOperation Root(IOperation operation)
+    {
+        while (operation.Parent is not null) operation = operation.Parent;
+        return operation;
+    }
+
+    /// <summary>
+    /// The first argument of the optimizer's creation when it is a plain parameter list (<c>model.parameters()</c>),
+    /// for the code fix to clip exactly those; the fixer checks that it binds at the step and otherwise falls back to
+    /// <c>optimizer.parameters()</c>.
+    /// </summary>
+    private static string? ParametersSource(IOperation? creation)
+    {
+        var arguments = creation switch
+        {
+            IInvocationOperation invocation => invocation.Arguments,
+            IObjectCreationOperation objectCreation => objectCreation.Arguments,
+            _ => default,
+        };
+        if (arguments.IsDefaultOrEmpty) return null;
+        var first = arguments.FirstOrDefault(a => a.Parameter?.Ordinal == 0);
+        if (first is null || first.ArgumentKind == ArgumentKind.DefaultValue) return null;
+        if (!OptimizerState.IsSequenceOf(first.Parameter?.Type, "Parameter")) return null;
+        var value = first.Value.WalkDownConversions();
+        var isPlain = value switch
+        {
+            IInvocationOperation { TargetMethod.Name: "parameters", Arguments.Length: <= 1 } call =>
+                call.Instance is null or ILocalReferenceOperation or IParameterReferenceOperation or IFieldReferenceOperation
+                    or IPropertyReferenceOperation or IInstanceReferenceOperation,
+            ILocalReferenceOperation or IParameterReferenceOperation or IFieldReferenceOperation => true,
+            _ => false,
+        };
+        return isPlain ? value.Syntax.ToString() : null;
+    }
+}

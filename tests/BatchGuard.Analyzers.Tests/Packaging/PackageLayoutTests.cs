@@ -1,0 +1,132 @@
+using System.Reflection.Metadata;
+using System.Reflection.PortableExecutable;
+using System.Xml.Linq;
+using BatchGuard.Analyzers.Tests.BuildTools;
+
+namespace BatchGuard.Analyzers.Tests.Packaging;
+
+/// <summary>What <c>dotnet pack</c> produces, checked in the .nupkg files themselves.</summary>
+[Collection(RepositoryBuilds.Name)]
+public sealed class PackageLayoutTests : IClassFixture<PackagesFixture>
+{
+    private static readonly string[] AnalyzerAssemblies =
+        { "analyzers/dotnet/cs/BatchGuard.Analyzers.dll", "analyzers/dotnet/cs/BatchGuard.Analyzers.CodeFixes.dll" };
+
+    /// <summary>The compiler in the .NET 8 SDK; an analyzer built against a newer one fails to load there (CS9057).</summary>
+    private static readonly Version OldestSupportedRoslyn = new(4, 8, 0, 0);
+
+    private readonly PackagesFixture _packages;
+
+    public PackageLayoutTests(PackagesFixture packages) => _packages = packages;
+
+    [Fact]
+    public void Analyzers_package_holds_the_analyzer_and_code_fix_assemblies_under_analyzers_dotnet_cs_and_nothing_in_lib()
+    {
+        var entries = PackagesFixture.Entries(_packages.AnalyzersPackage);
+        Assert.All(AnalyzerAssemblies, dll => Assert.Contains(dll, entries));
+        Assert.DoesNotContain(entries, e => e.StartsWith("lib/", StringComparison.Ordinal));
+        Assert.DoesNotContain(entries, e => e.StartsWith("analyzers/", StringComparison.Ordinal) && !AnalyzerAssemblies.Contains(e));
+    }
+
+    [Fact]
+    public void Analyzers_package_is_a_development_dependency_without_dependencies()
+    {
+        var metadata = Metadata(_packages.AnalyzersPackage);
+        Assert.Equal("BatchGuard.Analyzers", Value(metadata, "id"));
+        Assert.Equal("true", Value(metadata, "developmentDependency"));
+        Assert.DoesNotContain(metadata.Descendants(), e => e.Name.LocalName == "dependency");
+    }
+
+    [Fact]
+    public void Runtime_package_brings_the_analyzers_through_a_dependency_that_does_not_exclude_them()
+    {
+        var metadata = Metadata(_packages.RuntimePackage);
+        Assert.Equal("BatchGuard", Value(metadata, "id"));
+        var dependency = metadata.Descendants().Single(e => e.Name.LocalName == "dependency" && (string?)e.Attribute("id") == "BatchGuard.Analyzers");
+        Assert.Equal(_packages.Version, (string?)dependency.Attribute("version"));
+        var excluded = ((string?)dependency.Attribute("exclude") ?? "").Split(',', StringSplitOptions.TrimEntries);
+        Assert.DoesNotContain("Analyzers", excluded, StringComparer.OrdinalIgnoreCase);
+
+        var entries = PackagesFixture.Entries(_packages.RuntimePackage);
+        Assert.Contains("lib/net8.0/BatchGuard.dll", entries);
+        Assert.DoesNotContain(entries, e => e.Contains("BatchGuard.Analyzers", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Packed_analyzers_reference_no_Roslyn_newer_than_the_dotnet_8_sdk_compiler()
+    {
+        foreach (var dll in AnalyzerAssemblies)
+        {
+            using var pe = new PEReader(new MemoryStream(PackagesFixture.Read(_packages.AnalyzersPackage, dll)));
+            var reader = pe.GetMetadataReader();
+            var roslyn = reader.AssemblyReferences.Select(reader.GetAssemblyReference)
+                .Select(r => (name: reader.GetString(r.Name), r.Version))
+                .Where(r => r.name.StartsWith("Microsoft.CodeAnalysis", StringComparison.Ordinal))
+                .ToList();
+            Assert.NotEmpty(roslyn);
+            Assert.All(roslyn, r => Assert.True(r.Version <= OldestSupportedRoslyn, $"{dll} references {r.name} {r.Version}"));
+        }
+    }
+
+    [Fact]
+    public async Task A_project_that_references_only_the_runtime_package_gets_BatchGuard_warnings_at_build()
+    {
+        using var consumer = new TempFolder("batchguard-consumer");
+        var packagesCache = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
+            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        // A private packages folder so a stale BatchGuard 0.1.0 is never reused; the user cache serves the rest.
+        File.WriteAllText(Path.Combine(consumer.Path, "nuget.config"), $"""
+            <configuration>
+              <config><add key="globalPackagesFolder" value="{Path.Combine(consumer.Path, "packages")}" /></config>
+              <packageSources>
+                <clear />
+                <add key="batchguard" value="{_packages.Folder}" />
+                <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
+              </packageSources>
+              <fallbackPackageFolders><add key="cache" value="{packagesCache}" /></fallbackPackageFolders>
+            </configuration>
+            """);
+        File.WriteAllText(Path.Combine(consumer.Path, "Consumer.csproj"), $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <TargetFramework>net8.0</TargetFramework>
+                <OutputType>Library</OutputType>
+                <Nullable>enable</Nullable>
+              </PropertyGroup>
+              <ItemGroup>
+                <PackageReference Include="BatchGuard" Version="{_packages.Version}" />
+              </ItemGroup>
+            </Project>
+            """);
+        File.WriteAllText(Path.Combine(consumer.Path, "Training.cs"), """
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class Training
+            {
+                public static void Run(nn.Module<Tensor, Tensor> model, Tensor x, Tensor y)
+                {
+                    var optimizer = optim.SGD(model.parameters(), 0.01);
+                    for (var epoch = 0; epoch < 10; epoch++)
+                    {
+                        optimizer.zero_grad();
+                        nn.functional.mse_loss(model.forward(x), y).backward();
+                        optimizer.step();
+                        nn.utils.clip_grad_norm_(model.parameters(), 1.0);
+                    }
+                }
+            }
+            """);
+
+        var build = await DotNet.RunAsync(consumer.Path, "build", "-c", "Release");
+
+        Assert.True(build.ExitCode == 0, build.ToString());
+        Assert.Contains("warning BG0006", build.Output);
+    }
+
+    private static XElement Metadata(string package) =>
+        PackagesFixture.Nuspec(package).Elements().Single(e => e.Name.LocalName == "metadata");
+
+    private static string? Value(XElement metadata, string name) =>
+        metadata.Elements().SingleOrDefault(e => e.Name.LocalName == name)?.Value;
+}
