@@ -71,22 +71,9 @@ public sealed class PackageLayoutTests : IClassFixture<PackagesFixture>
     [Fact]
     public async Task A_project_that_references_only_the_runtime_package_gets_BatchGuard_warnings_at_build()
     {
-        using var consumer = new TempFolder("batchguard-consumer");
-        var packagesCache = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
-            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-        // A private packages folder so a stale BatchGuard 0.1.0 is never reused; the user cache serves the rest.
-        File.WriteAllText(Path.Combine(consumer.Path, "nuget.config"), $"""
-            <configuration>
-              <config><add key="globalPackagesFolder" value="{Path.Combine(consumer.Path, "packages")}" /></config>
-              <packageSources>
-                <clear />
-                <add key="batchguard" value="{_packages.Folder}" />
-                <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
-              </packageSources>
-              <fallbackPackageFolders><add key="cache" value="{packagesCache}" /></fallbackPackageFolders>
-            </configuration>
-            """);
-        File.WriteAllText(Path.Combine(consumer.Path, "Consumer.csproj"), $"""
+        using var temp = new TempFolder("batchguard-consumer");
+        var consumer = WriteNuGetConfig(temp.Path);
+        File.WriteAllText(Path.Combine(consumer, "Consumer.csproj"), $"""
             <Project Sdk="Microsoft.NET.Sdk">
               <PropertyGroup>
                 <TargetFramework>net8.0</TargetFramework>
@@ -98,7 +85,7 @@ public sealed class PackageLayoutTests : IClassFixture<PackagesFixture>
               </ItemGroup>
             </Project>
             """);
-        File.WriteAllText(Path.Combine(consumer.Path, "Training.cs"), """
+        File.WriteAllText(Path.Combine(consumer, "Training.cs"), """
             using TorchSharp;
             using static TorchSharp.torch;
 
@@ -118,10 +105,84 @@ public sealed class PackageLayoutTests : IClassFixture<PackagesFixture>
             }
             """);
 
-        var build = await DotNet.RunAsync(consumer.Path, "build", "-c", "Release");
+        var build = await DotNet.RunAsync(consumer, "build", "-c", "Release");
 
         Assert.True(build.ExitCode == 0, build.ToString());
         Assert.Contains("warning BG0006", build.Output);
+    }
+
+    [Fact]
+    public void Runtime_package_carries_the_TorchSharp_native_fix_for_its_consumers()
+    {
+        var entries = PackagesFixture.Entries(_packages.RuntimePackage);
+        Assert.Contains("buildTransitive/BatchGuard.targets", entries);
+        Assert.Contains("buildTransitive/WeakenGlibcxxRequirement.cs", entries);
+    }
+
+    [Fact]
+    public async Task A_console_app_that_references_the_runtime_package_and_TorchSharp_cpu_trains_on_this_host()
+    {
+        using var temp = new TempFolder("batchguard-app");
+        var app = WriteNuGetConfig(temp.Path);
+        File.WriteAllText(Path.Combine(app, "App.csproj"), $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <TargetFramework>net8.0</TargetFramework>
+                <OutputType>Exe</OutputType>
+                <RollForward>Major</RollForward>
+                <Nullable>enable</Nullable>
+                <ImplicitUsings>enable</ImplicitUsings>
+              </PropertyGroup>
+              <ItemGroup>
+                <PackageReference Include="BatchGuard" Version="{_packages.Version}" />
+                <PackageReference Include="TorchSharp-cpu" Version="0.107.0" />
+              </ItemGroup>
+            </Project>
+            """);
+        File.WriteAllText(Path.Combine(app, "Program.cs"), """
+            using BatchGuard.Guard;
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            var model = nn.Linear(4, 1);
+            var optimizer = optim.SGD(model.parameters(), 0.1);
+            using var guard = new TrainingGuard(model.parameters(), optimizer, new GuardOptions { Policy = GuardPolicy.Clip });
+            var x = randn(64, 4);
+            var y = x.sum(1, keepdim: true);
+            for (var step = 0; step < 30; step++)
+                guard.Step(nn.functional.mse_loss(model.forward(x), y), batchSize: 64);
+            Console.WriteLine($"trained {guard.Steps} steps");
+            """);
+
+        // On a host whose libstdc++ lacks GLIBCXX_3.4.32 (Debian 12, Ubuntu 22.04) this only runs because the
+        // package's buildTransitive targets patched the app's copy of libLibTorchSharp.so.
+        var run = await DotNet.RunAsync(app, "run", "-c", "Release");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("trained 30 steps", run.Output);
+    }
+
+    /// <summary>
+    /// Writes a nuget.config with a private packages folder (so a stale BatchGuard 0.1.0 is never reused; the user
+    /// cache serves the rest) and returns the project folder beside it — outside the packages folder, whose .cs
+    /// files would otherwise fall under the project's default Compile glob.
+    /// </summary>
+    private string WriteNuGetConfig(string folder)
+    {
+        var packagesCache = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
+            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        File.WriteAllText(Path.Combine(folder, "nuget.config"), $"""
+            <configuration>
+              <config><add key="globalPackagesFolder" value="{Path.Combine(folder, "packages")}" /></config>
+              <packageSources>
+                <clear />
+                <add key="batchguard" value="{_packages.Folder}" />
+                <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
+              </packageSources>
+              <fallbackPackageFolders><add key="cache" value="{packagesCache}" /></fallbackPackageFolders>
+            </configuration>
+            """);
+        return Directory.CreateDirectory(Path.Combine(folder, "project")).FullName;
     }
 
     private static XElement Metadata(string package) =>
