@@ -754,4 +754,80 @@ public sealed class BG0007WithGuardTests
         // Same test as the fix above, minus the runtime reference: the action is not offered.
         await VerifyGuard.Fix(source, source, UseTrainingGuardCodeFix.EquivalenceKey);
     }
+
+    [Fact]
+    public async Task Fix_for_an_optimizer_field_guards_its_own_parameters_and_keeps_an_existing_using()
+    {
+        await Fix(GuardUsings + """
+            class Trainer
+            {
+                private readonly nn.Module<Tensor, Tensor> _model = nn.Linear(4, 1);
+                private readonly optim.Optimizer _optimizer;
+
+                public Trainer() => _optimizer = optim.SGD(_model.parameters(), 0.1, momentum: 0.9);
+
+                public void Train(IEnumerable<Tensor> batches)
+                {
+                    foreach (var input in batches)
+                    {
+                        var loss = _model.forward(input).mean();
+                        loss.backward();
+                        {|BG0007:_optimizer.step()|};
+                        _optimizer.zero_grad();
+                    }
+                }
+            }
+            """, GuardUsings + """
+            class Trainer
+            {
+                private readonly nn.Module<Tensor, Tensor> _model = nn.Linear(4, 1);
+                private readonly optim.Optimizer _optimizer;
+
+                public Trainer() => _optimizer = optim.SGD(_model.parameters(), 0.1, momentum: 0.9);
+
+                public void Train(IEnumerable<Tensor> batches)
+                {
+                    using var guard = new TrainingGuard(_optimizer.parameters(), _optimizer, new GuardOptions { Policy = GuardPolicy.Clip });
+                    foreach (var input in batches)
+                    {
+                        var loss = _model.forward(input).mean();
+                        loss.backward();
+                        if (guard.AfterBackward(loss, input.shape[0]).ShouldStep) _optimizer.step();
+                        _optimizer.zero_grad();
+                    }
+                }
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task Broken_code_with_the_runtime_does_not_crash_the_analyzer()
+    {
+        var test = new VerifyClipping.Test
+        {
+            TestCode = GuardUsings + """
+                class Trainer
+                {
+                    void Train(nn.Module<Tensor, Tensor> model, TrainingGuard guard, Tensor x)
+                    {
+                        var optimizer = optim.Adam(model.parameters());
+                        for (var i = 0; i < 3; i++)
+                        {
+                            var loss = model.forward(x).mean();
+                            loss.backward();
+                            {|#0:optimizer.step()|};
+                            guard.AfterBackward(loss, );
+                            guard.AfterBackward(;
+                            guard.Step(
+                        }
+                    }
+                }
+                """,
+            CompilerDiagnostics = CompilerDiagnostics.None,
+        };
+        GuardRuntime.AddTo(test.TestState);
+        // Calls that do not bind are not the guard: the loop has no clipping yet (and nothing crashes).
+        test.ExpectedDiagnostics.Add(VerifyClipping.Diagnostic("BG0007").WithLocation(0).WithArguments("optimizer", "Adam"));
+        await test.RunAsync();
+    }
 }
