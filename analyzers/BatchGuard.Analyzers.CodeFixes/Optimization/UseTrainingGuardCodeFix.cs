@@ -21,6 +21,7 @@ namespace BatchGuard.Analyzers.CodeFixes.Optimization;
 /// <c>TrainingGuard</c> that clips (<see cref="EquivalenceKey"/>). Before the training loop (before its outermost
 /// enclosing loop whose body does not create the optimizer or its parameters):
 /// <code>using var guard = new TrainingGuard(&lt;parameters&gt;, &lt;optimizer&gt;, new GuardOptions { Policy = GuardPolicy.Clip });</code>
+/// (<c>GuardOptions.From(loader) with { Policy = GuardPolicy.Clip }</c> when the loop enumerates a TorchSharp DataLoader)
 /// and the step becomes <c>if (guard.AfterBackward(loss, input.shape[0]).ShouldStep) optimizer.step();</c>.
 /// Offered only when that code is sound: one backward() on a local loss and one step() in the loop, and one model input
 /// (the batch) whose <c>shape[0]</c> is the batch size.
@@ -55,7 +56,7 @@ public sealed class UseTrainingGuardCodeFix : CodeFixProvider
     /// <summary>What to write for one diagnostic. <see cref="Anchor"/> is the statement the guard is declared before.</summary>
     private sealed class Plan(
         ExpressionStatementSyntax step, StatementSyntax anchor, SyntaxNode member,
-        string parameters, string optimizer, string loss, string batchSize, GuardTypes types)
+        string parameters, string optimizer, string loss, string batchSize, string? loader, GuardTypes types)
     {
         public ExpressionStatementSyntax Step { get; } = step;
         public StatementSyntax Anchor { get; } = anchor;
@@ -65,6 +66,8 @@ public sealed class UseTrainingGuardCodeFix : CodeFixProvider
         public string Optimizer { get; } = optimizer;
         public string Loss { get; } = loss;
         public string BatchSize { get; } = batchSize;
+        /// <summary>The TorchSharp DataLoader the training loop enumerates, for <c>GuardOptions.From(loader)</c>; null if none.</summary>
+        public string? Loader { get; } = loader;
         public GuardTypes Types { get; } = types;
     }
 
@@ -112,7 +115,8 @@ public sealed class UseTrainingGuardCodeFix : CodeFixProvider
             parameters = optimizer + ".parameters()";
             if (Anchor(loopStatement, model, stepPosition, new[] { parameters, optimizer }) != anchor) return null;
         }
-        return new Plan(stepStatement, anchor, member, parameters, optimizer, loss, batch + ".shape[0]", types);
+        var loader = Loader(loopOperation, symbols, anchor, model, stepPosition);
+        return new Plan(stepStatement, anchor, member, parameters, optimizer, loss, batch + ".shape[0]", loader, types);
     }
 
     private static GuardTypes? ResolveTypes(Compilation compilation)
@@ -186,6 +190,26 @@ public sealed class UseTrainingGuardCodeFix : CodeFixProvider
         IPropertyReferenceOperation { Instance: { } instance } => RootSymbol(instance.WalkDownConversions()),
         _ => null,
     };
+
+    /// <summary>
+    /// <c>foreach (var batch in loader)</c> over a TorchSharp DataLoader held in a variable that is already set, and not
+    /// reassigned, where the guard is declared: the guard's options can then read its batch size and epoch length.
+    /// </summary>
+    private static string? Loader(ILoopOperation loop, TorchSharpSymbols symbols, StatementSyntax anchor, SemanticModel model, int stepPosition)
+    {
+        if (loop is not IForEachLoopOperation forEach) return null;
+        var collection = forEach.Collection.WalkDownConversions();
+        if (!symbols.IsDataLoader(collection.Type)) return null;
+        if (collection is not (ILocalReferenceOperation or IParameterReferenceOperation or IFieldReferenceOperation { Instance: null or IInstanceReferenceOperation }))
+            return null;
+        var text = collection.Syntax.ToString();
+        if (!Binds(model, anchor.SpanStart, text)) return null;
+        var names = collection.Syntax.DescendantNodesAndSelf().OfType<IdentifierNameSyntax>().Select(n => n.Identifier.ValueText).ToList();
+        var variables = names
+            .Select(n => model.GetSpeculativeSymbolInfo(stepPosition, SyntaxFactory.IdentifierName(n), SpeculativeBindingOption.BindAsExpression).Symbol)
+            .ToList();
+        return Available(anchor, variables, names) ? text : null;
+    }
 
     /// <summary>The optimizer's parameter source from the analyzer (<c>model.parameters()</c>), else <c>optimizer.parameters()</c>.</summary>
     private static string ParametersExpression(Diagnostic diagnostic, string optimizer) =>
@@ -293,8 +317,10 @@ public sealed class UseTrainingGuardCodeFix : CodeFixProvider
         ExpressionSyntax Type(INamedTypeSymbol type) =>
             ((TypeSyntax)generator.TypeExpression(type, addImport: true)).WithAdditionalAnnotations(AddImport, Simplifier.Annotation);
 
-        var statement = SyntaxFactory.ParseStatement(
-            $"using var {name} = new TrainingGuard({plan.Parameters}, {plan.Optimizer}, new GuardOptions {{ Policy = GuardPolicy.Clip }});");
+        var options = plan.Loader is null
+            ? "new GuardOptions { Policy = GuardPolicy.Clip }"
+            : $"GuardOptions.From({plan.Loader}) with {{ Policy = GuardPolicy.Clip }}";
+        var statement = SyntaxFactory.ParseStatement($"using var {name} = new TrainingGuard({plan.Parameters}, {plan.Optimizer}, {options});");
         // Swap the simple names for the symbols' qualified names (resolved regardless of the file's usings).
         statement = statement.ReplaceNodes(
             statement.DescendantNodes().OfType<IdentifierNameSyntax>().Where(n => n.Identifier.ValueText is "TrainingGuard" or "GuardOptions" or "GuardPolicy"),

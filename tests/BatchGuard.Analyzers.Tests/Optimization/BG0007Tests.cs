@@ -533,7 +533,7 @@ public sealed class BG0007WithGuardTests
                     }
             """), Method(GuardUsings, """
                     var optimizer = optim.Adam(model.parameters());
-                    using var guard = new TrainingGuard(model.parameters(), optimizer, new GuardOptions { Policy = GuardPolicy.Clip });
+                    using var guard = new TrainingGuard(model.parameters(), optimizer, GuardOptions.From(loader) with { Policy = GuardPolicy.Clip });
                     // train
                     for (var epoch = 0; epoch < 10; epoch++)
                     {
@@ -601,7 +601,7 @@ public sealed class BG0007WithGuardTests
             """), Method(GuardUsings, """
                     var guard = "taken";
                     var first = optim.Adam(model.parameters());
-                    using var guard2 = new TrainingGuard(model.parameters(), first, new GuardOptions { Policy = GuardPolicy.Clip });
+                    using var guard2 = new TrainingGuard(model.parameters(), first, GuardOptions.From(loader) with { Policy = GuardPolicy.Clip });
                     foreach (var batch in loader)
                     {
                         var loss = F.mse_loss(model.forward(batch[0]), batch[1]);
@@ -609,7 +609,7 @@ public sealed class BG0007WithGuardTests
                         if (guard2.AfterBackward(loss, batch[0].shape[0]).ShouldStep) first.step();
                     }
                     var second = optim.SGD(model.parameters(), 0.01, momentum: 0.9);
-                    using var guard3 = new TrainingGuard(model.parameters(), second, new GuardOptions { Policy = GuardPolicy.Clip });
+                    using var guard3 = new TrainingGuard(model.parameters(), second, GuardOptions.From(loader) with { Policy = GuardPolicy.Clip });
                     foreach (var batch in loader)
                     {
                         var loss = F.mse_loss(model.forward(batch[0]), batch[1]);
@@ -647,7 +647,7 @@ public sealed class BG0007WithGuardTests
                     var critic = nn.Linear(4, 1);
                     var optC = optim.Adam(critic.parameters());
                     using var guard = new TrainingGuard(critic.parameters(), optC, new GuardOptions { Policy = GuardPolicy.Clip });
-                    using var guard2 = new TrainingGuard(model.parameters(), optG, new GuardOptions { Policy = GuardPolicy.Clip });
+                    using var guard2 = new TrainingGuard(model.parameters(), optG, GuardOptions.From(loader) with { Policy = GuardPolicy.Clip });
                     for (var epoch = 0; epoch < 3; epoch++)
                     {
                         for (var i = 0; i < 5; i++)
