@@ -106,7 +106,8 @@ public sealed class UseTrainingGuardCodeFix : CodeFixProvider
 
         var optimizer = receiver.WithoutTrivia().ToString();
         var parameters = ParametersExpression(diagnostic, optimizer);
-        var member = stepStatement.Ancestors().FirstOrDefault(n => n is MemberDeclarationSyntax or CompilationUnitSyntax);
+        // Top-level statements share one scope: their "member" is the whole compilation unit.
+        var member = stepStatement.Ancestors().FirstOrDefault(n => n is MemberDeclarationSyntax and not GlobalStatementSyntax or CompilationUnitSyntax);
         var anchor = Anchor(loopStatement, model, stepPosition, new[] { parameters, optimizer });
         if (member is null || anchor is null) return null;
         // The analyzer's parameters source (an expression from the optimizer's creation) must also bind at the anchor.

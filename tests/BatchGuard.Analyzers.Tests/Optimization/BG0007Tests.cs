@@ -668,7 +668,7 @@ public sealed class BG0007WithGuardTests
     }
 
     [Fact]
-    public async Task Fix_in_top_level_statements_declares_a_top_level_guard()
+    public async Task Fix_in_top_level_statements_declares_a_top_level_guard_whose_name_no_other_statement_uses()
     {
         var test = new VerifyGuard.Test
         {
@@ -682,19 +682,21 @@ public sealed class BG0007WithGuardTests
                     loss.backward();
                     {|BG0007:optimizer.step()|};
                 }
+                if (args.Length > 0) { var guard = args[0]; Console.WriteLine(guard); }
 
                 """,
             FixedCode = GuardUsings + """
                 var model = nn.Linear(4, 1);
                 var optimizer = optim.AdamW(model.parameters());
-                using var guard = new TrainingGuard(model.parameters(), optimizer, new GuardOptions { Policy = GuardPolicy.Clip });
+                using var guard2 = new TrainingGuard(model.parameters(), optimizer, new GuardOptions { Policy = GuardPolicy.Clip });
                 for (var i = 0; i < 10; i++)
                 {
                     var input = randn(8, 4);
                     var loss = model.forward(input).mean();
                     loss.backward();
-                    if (guard.AfterBackward(loss, input.shape[0]).ShouldStep) optimizer.step();
+                    if (guard2.AfterBackward(loss, input.shape[0]).ShouldStep) optimizer.step();
                 }
+                if (args.Length > 0) { var guard = args[0]; Console.WriteLine(guard); }
 
                 """,
             CodeActionEquivalenceKey = UseTrainingGuardCodeFix.EquivalenceKey,
