@@ -15,11 +15,11 @@ namespace BatchGuard.Analyzers.Optimization;
 /// Clipping is TorchSharp's <c>clip_grad_norm_</c> / <c>clip_grad_value_</c> and, when the compilation references the
 /// BatchGuard runtime, <c>TrainingGuard.AfterBackward</c> (bound by symbol). <c>TrainingGuard.Step</c> runs backward,
 /// clip and step itself, in order, so it is never misplaced and a loop that uses it has clipping.
-/// </remarks>
-/// <remarks>
+/// <para>
 /// Cost: analyzers run on every build. The entry point is an operation action on invocations (the operation trees
 /// the driver builds once for all analyzers) whose first test is the method's name; only calls named step,
 /// clip_grad_* or AfterBackward get further work (walking up to the enclosing loop, then that loop's calls).
+/// </para>
 /// </remarks>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
@@ -105,7 +105,6 @@ public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
     private static void ReportMisplacedClipping(System.Action<Diagnostic> report, TrainingLoop loop, IInvocationOperation clipCall,
         Clipping clipping)
     {
-
         // The loop body's backward/step/clip calls in source order; the loop repeats, so the sequence is cyclic.
         var events = loop.Calls
             .Select(call => (call, kind: loop.Backwards.Contains(call) ? Event.Backward
