@@ -12,9 +12,14 @@ namespace BatchGuard.Analyzers.Optimization;
 /// BG0007: a training loop driving a stateful optimizer (momentum SGD, Adam, ...) with no gradient clipping at all.
 /// </summary>
 /// <remarks>
+/// Clipping is TorchSharp's <c>clip_grad_norm_</c> / <c>clip_grad_value_</c> and, when the compilation references the
+/// BatchGuard runtime, <c>TrainingGuard.AfterBackward</c> (bound by symbol). <c>TrainingGuard.Step</c> runs backward,
+/// clip and step itself, in order, so it is never misplaced and a loop that uses it has clipping.
+/// <para>
 /// Cost: analyzers run on every build. The entry point is an operation action on invocations (the operation trees
-/// the driver builds once for all analyzers) whose first test is the method's name; only calls named step or
-/// clip_grad_* get further work (walking up to the enclosing loop, then that loop's calls).
+/// the driver builds once for all analyzers) whose first test is the method's name; only calls named step,
+/// clip_grad_* or AfterBackward get further work (walking up to the enclosing loop, then that loop's calls).
+/// </para>
 /// </remarks>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
@@ -32,24 +37,49 @@ public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
 
     private protected override void OnCompilationStart(CompilationStartAnalysisContext context, TorchSharpSymbols symbols)
     {
-        context.RegisterOperationAction(operation => Guarded(() => AnalyzeInvocation(operation, symbols)), OperationKind.Invocation);
+        var clipping = new Clipping(symbols, BatchGuardSymbols.TryCreate(context.Compilation));
+        context.RegisterOperationAction(operation => Guarded(() => AnalyzeInvocation(operation, symbols, clipping)), OperationKind.Invocation);
     }
 
-    private static void AnalyzeInvocation(OperationAnalysisContext context, TorchSharpSymbols symbols)
+    private static void AnalyzeInvocation(OperationAnalysisContext context, TorchSharpSymbols symbols, Clipping clipping)
     {
         var invocation = (IInvocationOperation)context.Operation;
-        if (invocation.TargetMethod.Name is not ("step" or "clip_grad_norm_" or "clip_grad_value_")) return;
+        if (invocation.TargetMethod.Name is not ("step" or "clip_grad_norm_" or "clip_grad_value_" or "AfterBackward")) return;
 
         // Each diagnostic is reported from the node it sits on: BG0006 from the clip call, BG0007 from the step.
-        if (symbols.IsTorchClipCall(invocation))
+        if (clipping.IsClippingCall(invocation))
         {
-            if (EnclosingTrainingLoop(invocation, symbols) is { } loop) ReportMisplacedClipping(context.ReportDiagnostic, loop, invocation);
+            if (EnclosingTrainingLoop(invocation, symbols) is { } loop) ReportMisplacedClipping(context.ReportDiagnostic, loop, invocation, clipping);
         }
         else if (symbols.IsOptimizerStep(invocation))
         {
-            if (EnclosingTrainingLoop(invocation, symbols) is { } loop && !HasAnyClipping(loop))
+            if (EnclosingTrainingLoop(invocation, symbols) is { } loop && !clipping.HasAnyClipping(loop))
                 ReportStatefulOptimizerWithoutClipping(context, invocation);
         }
+    }
+
+    /// <summary>What counts as gradient clipping in one compilation.</summary>
+    private sealed class Clipping(TorchSharpSymbols torch, BatchGuardSymbols? guard)
+    {
+        /// <summary>A call that clips the gradients in place and must run between backward() and step() (BG0006).</summary>
+        public bool IsClippingCall(IInvocationOperation call) =>
+            torch.IsTorchClipCall(call) || guard?.IsAfterBackward(call) == true;
+
+        /// <summary>
+        /// BG0007: any clipping in the loop, even misplaced (that is BG0006's business): a clipping call, a
+        /// <c>TrainingGuard.Step</c> (which clips itself), or a call to the user's own helper whose name says it clips.
+        /// </summary>
+        public bool HasAnyClipping(TrainingLoop loop) =>
+            loop.Calls.Any(call => IsClippingCall(call) || guard?.IsGuardStep(call) == true || IsOwnClippingHelper(call));
+
+        /// <summary>
+        /// A method named *clip* that is neither TorchSharp's nor BatchGuard's: a helper the user wrote (it may live in
+        /// another project of theirs, so it is not required to be in source). TorchSharp's own <c>clip</c>/<c>clamp</c>
+        /// family bounds tensor values, not gradients, and the runtime's API is recognised by symbol above.
+        /// </summary>
+        private bool IsOwnClippingHelper(IInvocationOperation call) =>
+            call.TargetMethod.Name.IndexOf("clip", System.StringComparison.OrdinalIgnoreCase) >= 0 &&
+            call.TargetMethod.ContainingAssembly?.Name is not ("TorchSharp" or "BatchGuard");
     }
 
     /// <summary>
@@ -72,14 +102,14 @@ public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
 
     private enum Event { Backward, Step, Clip }
 
-    private static void ReportMisplacedClipping(System.Action<Diagnostic> report, TrainingLoop loop, IInvocationOperation clipCall)
+    private static void ReportMisplacedClipping(System.Action<Diagnostic> report, TrainingLoop loop, IInvocationOperation clipCall,
+        Clipping clipping)
     {
-
         // The loop body's backward/step/clip calls in source order; the loop repeats, so the sequence is cyclic.
         var events = loop.Calls
             .Select(call => (call, kind: loop.Backwards.Contains(call) ? Event.Backward
                 : loop.Steps.Contains(call) ? Event.Step
-                : loop.TorchClips.Contains(call) ? Event.Clip : (Event?)null))
+                : clipping.IsClippingCall(call) ? Event.Clip : (Event?)null))
             .Where(e => e.kind is not null)
             .Select(e => (e.call, kind: e.kind!.Value))
             .ToImmutableArray();
@@ -119,7 +149,7 @@ public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
                 : ImmutableDictionary<string, string?>.Empty.Add(TargetStepPositionProperty,
                     target.Syntax.SpanStart.ToString(System.Globalization.CultureInfo.InvariantCulture));
             report(Diagnostic.Create(Descriptors.BG0006_MisplacedGradientClipping, clip.Syntax.GetLocation(), properties,
-                clip.TargetMethod.Name, where));
+                clip.TargetMethod.Name == "AfterBackward" ? "TrainingGuard.AfterBackward" : clip.TargetMethod.Name, where));
         }
     }
 
@@ -178,23 +208,6 @@ public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
     }
 
     // ---- BG0007 ----
-
-    /// <summary>
-    /// Any clipping in the loop, even misplaced (that is BG0006's business): TorchSharp's clip calls, BatchGuard's
-    /// runtime, or a call whose name says it clips (a user's own helper).
-    /// </summary>
-    private static bool HasAnyClipping(TrainingLoop loop) =>
-        !loop.TorchClips.IsEmpty ||
-        loop.Calls.Any(call =>
-            call.TargetMethod.Name.IndexOf("clip", System.StringComparison.OrdinalIgnoreCase) >= 0 ||
-            IsBatchGuardRuntime(call.TargetMethod.ContainingType));
-
-    private static bool IsBatchGuardRuntime(INamedTypeSymbol? type)
-    {
-        var ns = type?.ContainingNamespace;
-        while (ns is { ContainingNamespace.IsGlobalNamespace: false }) ns = ns.ContainingNamespace;
-        return ns?.Name == "BatchGuard" && type!.ContainingAssembly?.Name == "BatchGuard";
-    }
 
     private static void ReportStatefulOptimizerWithoutClipping(OperationAnalysisContext context, IInvocationOperation step)
     {

@@ -330,4 +330,168 @@ public sealed class BG0006Tests
             """);
         await VerifyMove.Fix(source, source);
     }
+
+    // ---- BatchGuard's own clipping API (TrainingGuard), bound by symbol ----
+
+    private static string GuardMethod(string body) => TestReferences.Usings.Replace("using System.Linq;\n", "using System.Linq;\nusing BatchGuard.Guard;\n") +
+        "class Trainer\n{\n    void Train()\n    {\n" + Setup +
+        "        using var guard = new TrainingGuard(model.parameters(), optimizer, new GuardOptions { Policy = GuardPolicy.Clip });\n" +
+        body + "\n    }\n}\n";
+
+    private static async Task DiagnosticsWithRuntime(string source, params DiagnosticResult[] expected)
+    {
+        var test = new VerifyClipping.Test { TestCode = source };
+        GuardRuntime.AddTo(test.TestState);
+        test.ExpectedDiagnostics.AddRange(expected);
+        await test.RunAsync();
+    }
+
+    [Fact]
+    public async Task Guard_AfterBackward_after_step_is_reported_at_the_guard_call()
+    {
+        await DiagnosticsWithRuntime(GuardMethod("""
+                    foreach (var batch in loader)
+                    {
+                        optimizer.zero_grad();
+                        var loss = F.mse_loss(model.forward(batch[0]), batch[1]);
+                        loss.backward();
+                        optimizer.step();
+                        {|#0:guard.AfterBackward(loss, batch[0].shape[0])|};
+                    }
+            """),
+            VerifyClipping.Diagnostic("BG0006").WithLocation(0).WithArguments("TrainingGuard.AfterBackward", "after optimizer.step()"));
+    }
+
+    [Fact]
+    public async Task Guard_AfterBackward_before_backward_is_reported()
+    {
+        await DiagnosticsWithRuntime(GuardMethod("""
+                    foreach (var batch in loader)
+                    {
+                        optimizer.zero_grad();
+                        var loss = F.mse_loss(model.forward(batch[0]), batch[1]);
+                        var check = {|#0:guard.AfterBackward(loss, batch[0].shape[0])|};
+                        loss.backward();
+                        if (check.ShouldStep) optimizer.step();
+                    }
+            """),
+            VerifyClipping.Diagnostic("BG0006").WithLocation(0).WithArguments("TrainingGuard.AfterBackward", "before loss.backward()"));
+    }
+
+    [Fact]
+    public async Task Guard_AfterBackward_at_the_top_of_the_iteration_for_the_previous_gradients_is_fine()
+    {
+        // Cyclically in order: the previous iteration's backward, then the check, then the step.
+        await DiagnosticsWithRuntime(GuardMethod("""
+                    Tensor? previous = null;
+                    foreach (var batch in loader)
+                    {
+                        if (previous is not null && guard.AfterBackward(previous, 16).ShouldStep) optimizer.step();
+                        optimizer.zero_grad();
+                        previous = F.mse_loss(model.forward(batch[0]), batch[1]);
+                        previous.backward();
+                    }
+            """));
+    }
+
+    [Fact]
+    public async Task Guard_AfterBackward_between_backward_and_step_is_fine()
+    {
+        await DiagnosticsWithRuntime(GuardMethod("""
+                    foreach (var batch in loader)
+                    {
+                        optimizer.zero_grad();
+                        var loss = F.mse_loss(model.forward(batch[0]), batch[1]);
+                        loss.backward();
+                        if (guard.AfterBackward(loss, batch[0].shape[0]).ShouldStep) optimizer.step();
+                    }
+            """));
+    }
+
+    [Fact]
+    public async Task Guard_AfterBackward_with_gradient_accumulation_is_fine()
+    {
+        await DiagnosticsWithRuntime(GuardMethod("""
+                    var i = 0;
+                    foreach (var batch in loader)
+                    {
+                        var loss = F.mse_loss(model.forward(batch[0]), batch[1]) / 4;
+                        loss.backward();
+                        if (++i % 4 == 0 && guard.AfterBackward(loss, batch[0].shape[0]).ShouldStep)
+                        {
+                            optimizer.step();
+                            optimizer.zero_grad();
+                        }
+                    }
+            """));
+    }
+
+    [Fact]
+    public async Task Guard_Step_runs_backward_clip_and_step_itself_and_is_never_misplaced()
+    {
+        // guard.Step after another optimizer's step, and before that loop's backward: still in order inside Step.
+        await DiagnosticsWithRuntime(GuardMethod("""
+                    var critic = nn.Linear(4, 1);
+                    var criticOptimizer = optim.SGD(critic.parameters(), 0.01);
+                    foreach (var batch in loader)
+                    {
+                        critic.forward(batch[0]).mean().backward();
+                        criticOptimizer.step();
+                        guard.Step(F.mse_loss(model.forward(batch[0]), batch[1]), batch[0].shape[0]);
+                        criticOptimizer.zero_grad();
+                    }
+            """));
+    }
+
+    [Fact]
+    public async Task A_user_type_named_TrainingGuard_is_not_BatchGuard()
+    {
+        await VerifyClipping.Diagnostics(TestReferences.Usings + """
+            class TrainingGuard { public bool AfterBackward(Tensor loss, long batchSize) => true; }
+            class Trainer
+            {
+                void Train(nn.Module<Tensor, Tensor> model, optim.Optimizer optimizer, TrainingGuard guard, Tensor x)
+                {
+                    for (var i = 0; i < 10; i++)
+                    {
+                        var loss = model.forward(x).sum();
+                        loss.backward();
+                        optimizer.step();
+                        guard.AfterBackward(loss, x.shape[0]);
+                    }
+                }
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task Fix_moves_a_misplaced_guard_AfterBackward_before_step()
+    {
+        var test = new VerifyMove.Test
+        {
+            TestCode = GuardMethod("""
+                    foreach (var batch in loader)
+                    {
+                        var loss = F.mse_loss(model.forward(batch[0]), batch[1]);
+                        loss.backward();
+                        optimizer.step();
+                        {|BG0006:guard.AfterBackward(loss, batch[0].shape[0])|};
+                        optimizer.zero_grad();
+                    }
+            """),
+            FixedCode = GuardMethod("""
+                    foreach (var batch in loader)
+                    {
+                        var loss = F.mse_loss(model.forward(batch[0]), batch[1]);
+                        loss.backward();
+                        guard.AfterBackward(loss, batch[0].shape[0]);
+                        optimizer.step();
+                        optimizer.zero_grad();
+                    }
+            """),
+            CodeActionEquivalenceKey = MoveGradientClippingCodeFix.EquivalenceKey,
+        };
+        GuardRuntime.AddTo(test.TestState, test.FixedState, test.BatchFixedState);
+        await test.RunAsync();
+    }
 }

@@ -7,6 +7,7 @@ namespace BatchGuard.Analyzers.Tests.Optimization;
 
 using VerifyClipping = Verify<GradientClippingAnalyzer>;
 using VerifyAddClip = Verify<GradientClippingAnalyzer, AddGradientClippingCodeFix>;
+using VerifyGuard = Verify<GradientClippingAnalyzer, UseTrainingGuardCodeFix>;
 
 /// <summary>BG0007: a training loop with a stateful optimizer (momentum SGD, Adam, ...) and no gradient clipping.</summary>
 public sealed class BG0007Tests
@@ -349,6 +350,486 @@ public sealed class BG0007Tests
             NumberOfIncrementalIterations = 1,
             NumberOfFixAllIterations = 1,
         };
+        await test.RunAsync();
+    }
+}
+
+/// <summary>BG0007 with the BatchGuard runtime referenced: its guard counts as clipping, and a second fix inserts it.</summary>
+public sealed class BG0007WithGuardTests
+{
+    private static async Task Diagnostics(string source, params DiagnosticResult[] expected)
+    {
+        var test = new VerifyClipping.Test { TestCode = source };
+        GuardRuntime.AddTo(test.TestState);
+        test.ExpectedDiagnostics.AddRange(expected);
+        await test.RunAsync();
+    }
+
+    private static async Task Fix(string source, string fixedSource, string? batchFixedSource = null)
+    {
+        var test = new VerifyGuard.Test
+        {
+            TestCode = source,
+            FixedCode = fixedSource,
+            BatchFixedCode = batchFixedSource ?? fixedSource,
+            CodeActionEquivalenceKey = UseTrainingGuardCodeFix.EquivalenceKey,
+        };
+        GuardRuntime.AddTo(test.TestState, test.FixedState, test.BatchFixedState);
+        await test.RunAsync();
+    }
+
+    private const string GuardUsings = """
+        using System;
+        using System.Collections.Generic;
+        using System.Linq;
+        using BatchGuard.Guard;
+        using TorchSharp;
+        using TorchSharp.Modules;
+        using static TorchSharp.torch;
+        using F = TorchSharp.torch.nn.functional;
+
+        """;
+
+    [Fact]
+    public void Analyzer_looks_for_the_guard_by_its_real_name()
+    {
+        Assert.Equal(BatchGuardSymbols.TrainingGuardMetadataName, typeof(BatchGuard.Guard.TrainingGuard).FullName);
+    }
+
+    [Fact]
+    public async Task Loop_that_checks_its_gradients_with_AfterBackward_is_not_reported()
+    {
+        await Diagnostics(GuardUsings + """
+            class Trainer
+            {
+                void Train(nn.Module<Tensor, Tensor> model, IEnumerable<(Tensor x, Tensor y)> batches)
+                {
+                    var optimizer = optim.Adam(model.parameters());
+                    using var guard = new TrainingGuard(model.parameters(), optimizer, new GuardOptions { Policy = GuardPolicy.Clip });
+                    foreach (var (x, y) in batches)
+                    {
+                        optimizer.zero_grad();
+                        var loss = F.mse_loss(model.forward(x), y);
+                        loss.backward();
+                        if (guard.AfterBackward(loss, x.shape[0]).ShouldStep) optimizer.step();
+                    }
+                }
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task Loop_driven_by_guard_Step_has_no_step_of_its_own_and_is_not_reported()
+    {
+        await Diagnostics(GuardUsings + """
+            class Trainer
+            {
+                void Train(nn.Module<Tensor, Tensor> model, IEnumerable<(Tensor x, Tensor y)> batches)
+                {
+                    var optimizer = optim.SGD(model.parameters(), 0.01, momentum: 0.9);
+                    using var guard = new TrainingGuard(model.parameters(), optimizer, new GuardOptions { Policy = GuardPolicy.Clip });
+                    foreach (var (x, y) in batches)
+                        guard.Step(F.mse_loss(model.forward(x), y), x.shape[0]);
+                }
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task Guard_Step_for_one_model_counts_as_the_loops_clipping()
+    {
+        // The loop also steps a second optimizer itself. The guard in the loop is taken as the loop's guarding: a
+        // deliberate miss (which optimizer a guard covers is not traced), since a false positive is worse.
+        await Diagnostics(GuardUsings + """
+            class Trainer
+            {
+                void Train(nn.Module<Tensor, Tensor> g, nn.Module<Tensor, Tensor> d, Tensor x)
+                {
+                    var optG = optim.Adam(g.parameters());
+                    var optD = optim.Adam(d.parameters());
+                    using var guard = new TrainingGuard(g.parameters(), optG);
+                    for (var i = 0; i < 10; i++)
+                    {
+                        d.forward(x).mean().backward();
+                        optD.step();
+                        guard.Step(g.forward(x).mean(), x.shape[0]);
+                    }
+                }
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task Other_BatchGuard_calls_in_the_loop_are_not_clipping()
+    {
+        // Before, any call into the runtime silenced the rule; only the guard's clipping entry points do now.
+        await Diagnostics(GuardUsings + """
+            class Trainer
+            {
+                void Train(nn.Module<Tensor, Tensor> model, Tensor x, TrainingGuard guard)
+                {
+                    var optimizer = optim.Adam(model.parameters());
+                    for (var i = 0; i < 10; i++)
+                    {
+                        var loss = model.forward(x).mean();
+                        loss.backward();
+                        guard.BeginEpoch();
+                        {|#0:optimizer.step()|};
+                    }
+                }
+            }
+            """,
+            VerifyClipping.Diagnostic("BG0007").WithLocation(0).WithArguments("optimizer", "Adam"));
+    }
+
+    [Fact]
+    public async Task TorchSharp_clip_on_a_tensor_is_not_gradient_clipping()
+    {
+        await Diagnostics(GuardUsings + """
+            class Trainer
+            {
+                void Train(nn.Module<Tensor, Tensor> model, Tensor x)
+                {
+                    var optimizer = optim.Adam(model.parameters());
+                    for (var i = 0; i < 10; i++)
+                    {
+                        var loss = model.forward(x.clip(-1, 1)).mean();
+                        loss.backward();
+                        {|#0:optimizer.step()|};
+                    }
+                }
+            }
+            """,
+            VerifyClipping.Diagnostic("BG0007").WithLocation(0).WithArguments("optimizer", "Adam"));
+    }
+
+    // ---- Code fix: use BatchGuard's TrainingGuard ----
+
+    private const string Data = """
+                var x = randn(64, 4);
+                var y = randn(64, 1);
+                var loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), 16, shuffle: true, drop_last: true);
+                var model = nn.Sequential(nn.Linear(4, 1));
+        """;
+
+    private static string Method(string usings, string body) =>
+        usings + "class Trainer\n{\n    void Train()\n    {\n" + Data + "\n" + body + "\n    }\n}\n";
+
+    [Fact]
+    public async Task Fix_declares_a_clipping_guard_before_the_epoch_loop_and_steps_only_when_it_allows()
+    {
+        await Fix(Method(TestReferences.Usings, """
+                    var optimizer = optim.Adam(model.parameters());
+                    // train
+                    for (var epoch = 0; epoch < 10; epoch++)
+                    {
+                        foreach (var batch in loader)
+                        {
+                            optimizer.zero_grad();
+                            var loss = F.mse_loss(model.forward(batch[0]), batch[1]);
+                            loss.backward();
+                            {|BG0007:optimizer.step()|}; // update
+                        }
+                    }
+            """), Method(GuardUsings, """
+                    var optimizer = optim.Adam(model.parameters());
+                    using var guard = new TrainingGuard(model.parameters(), optimizer, GuardOptions.From(loader) with { Policy = GuardPolicy.Clip });
+                    // train
+                    for (var epoch = 0; epoch < 10; epoch++)
+                    {
+                        foreach (var batch in loader)
+                        {
+                            optimizer.zero_grad();
+                            var loss = F.mse_loss(model.forward(batch[0]), batch[1]);
+                            loss.backward();
+                            if (guard.AfterBackward(loss, batch[0].shape[0]).ShouldStep) optimizer.step(); // update
+                        }
+                    }
+            """));
+    }
+
+    [Fact]
+    public async Task Fix_keeps_the_guard_inside_an_outer_loop_that_creates_the_optimizer()
+    {
+        await Fix(Method(TestReferences.Usings, """
+                    foreach (var lr in new[] { 1e-3, 1e-4 })
+                    {
+                        var optimizer = optim.AdamW(model.parameters(), lr);
+                        for (var step = 0; step < 100; step++)
+                        {
+                            var loss = F.mse_loss(model.forward(x), y);
+                            loss.backward();
+                            {|BG0007:optimizer.step()|};
+                            optimizer.zero_grad();
+                        }
+                    }
+            """), Method(GuardUsings, """
+                    foreach (var lr in new[] { 1e-3, 1e-4 })
+                    {
+                        var optimizer = optim.AdamW(model.parameters(), lr);
+                        using var guard = new TrainingGuard(model.parameters(), optimizer, new GuardOptions { Policy = GuardPolicy.Clip });
+                        for (var step = 0; step < 100; step++)
+                        {
+                            var loss = F.mse_loss(model.forward(x), y);
+                            loss.backward();
+                            if (guard.AfterBackward(loss, x.shape[0]).ShouldStep) optimizer.step();
+                            optimizer.zero_grad();
+                        }
+                    }
+            """));
+    }
+
+    [Fact]
+    public async Task Fix_all_gives_each_loop_its_own_guard_and_adds_the_using_once()
+    {
+        await Fix(Method(TestReferences.Usings, """
+                    var guard = "taken";
+                    var first = optim.Adam(model.parameters());
+                    foreach (var batch in loader)
+                    {
+                        var loss = F.mse_loss(model.forward(batch[0]), batch[1]);
+                        loss.backward();
+                        {|BG0007:first.step()|};
+                    }
+                    var second = optim.SGD(model.parameters(), 0.01, momentum: 0.9);
+                    foreach (var batch in loader)
+                    {
+                        var loss = F.mse_loss(model.forward(batch[0]), batch[1]);
+                        loss.backward();
+                        {|BG0007:second.step()|};
+                    }
+            """), Method(GuardUsings, """
+                    var guard = "taken";
+                    var first = optim.Adam(model.parameters());
+                    using var guard2 = new TrainingGuard(model.parameters(), first, GuardOptions.From(loader) with { Policy = GuardPolicy.Clip });
+                    foreach (var batch in loader)
+                    {
+                        var loss = F.mse_loss(model.forward(batch[0]), batch[1]);
+                        loss.backward();
+                        if (guard2.AfterBackward(loss, batch[0].shape[0]).ShouldStep) first.step();
+                    }
+                    var second = optim.SGD(model.parameters(), 0.01, momentum: 0.9);
+                    using var guard3 = new TrainingGuard(model.parameters(), second, GuardOptions.From(loader) with { Policy = GuardPolicy.Clip });
+                    foreach (var batch in loader)
+                    {
+                        var loss = F.mse_loss(model.forward(batch[0]), batch[1]);
+                        loss.backward();
+                        if (guard3.AfterBackward(loss, batch[0].shape[0]).ShouldStep) second.step();
+                    }
+            """));
+    }
+
+    [Fact]
+    public async Task Fix_all_puts_two_guards_before_a_shared_epoch_loop()
+    {
+        var before = Method(TestReferences.Usings, """
+                    var optG = optim.Adam(model.parameters());
+                    var critic = nn.Linear(4, 1);
+                    var optC = optim.Adam(critic.parameters());
+                    for (var epoch = 0; epoch < 3; epoch++)
+                    {
+                        for (var i = 0; i < 5; i++)
+                        {
+                            var lossC = critic.forward(x).mean();
+                            lossC.backward();
+                            {|BG0007:optC.step()|};
+                        }
+                        foreach (var batch in loader)
+                        {
+                            var loss = F.mse_loss(model.forward(batch[0]), batch[1]);
+                            loss.backward();
+                            {|BG0007:optG.step()|};
+                        }
+                    }
+            """);
+        var after = Method(GuardUsings, """
+                    var optG = optim.Adam(model.parameters());
+                    var critic = nn.Linear(4, 1);
+                    var optC = optim.Adam(critic.parameters());
+                    using var guard = new TrainingGuard(critic.parameters(), optC, new GuardOptions { Policy = GuardPolicy.Clip });
+                    using var guard2 = new TrainingGuard(model.parameters(), optG, GuardOptions.From(loader) with { Policy = GuardPolicy.Clip });
+                    for (var epoch = 0; epoch < 3; epoch++)
+                    {
+                        for (var i = 0; i < 5; i++)
+                        {
+                            var lossC = critic.forward(x).mean();
+                            lossC.backward();
+                            if (guard.AfterBackward(lossC, x.shape[0]).ShouldStep) optC.step();
+                        }
+                        foreach (var batch in loader)
+                        {
+                            var loss = F.mse_loss(model.forward(batch[0]), batch[1]);
+                            loss.backward();
+                            if (guard2.AfterBackward(loss, batch[0].shape[0]).ShouldStep) optG.step();
+                        }
+                    }
+            """);
+        await Fix(before, after);
+    }
+
+    [Fact]
+    public async Task Fix_in_top_level_statements_declares_a_top_level_guard_whose_name_no_other_statement_uses()
+    {
+        var test = new VerifyGuard.Test
+        {
+            TestCode = TestReferences.Usings + """
+                var model = nn.Linear(4, 1);
+                var optimizer = optim.AdamW(model.parameters());
+                for (var i = 0; i < 10; i++)
+                {
+                    var input = randn(8, 4);
+                    var loss = model.forward(input).mean();
+                    loss.backward();
+                    {|BG0007:optimizer.step()|};
+                }
+                if (args.Length > 0) { var guard = args[0]; Console.WriteLine(guard); }
+
+                """,
+            FixedCode = GuardUsings + """
+                var model = nn.Linear(4, 1);
+                var optimizer = optim.AdamW(model.parameters());
+                using var guard2 = new TrainingGuard(model.parameters(), optimizer, new GuardOptions { Policy = GuardPolicy.Clip });
+                for (var i = 0; i < 10; i++)
+                {
+                    var input = randn(8, 4);
+                    var loss = model.forward(input).mean();
+                    loss.backward();
+                    if (guard2.AfterBackward(loss, input.shape[0]).ShouldStep) optimizer.step();
+                }
+                if (args.Length > 0) { var guard = args[0]; Console.WriteLine(guard); }
+
+                """,
+            CodeActionEquivalenceKey = UseTrainingGuardCodeFix.EquivalenceKey,
+        };
+        test.TestState.OutputKind = Microsoft.CodeAnalysis.OutputKind.ConsoleApplication;
+        test.FixedState.OutputKind = Microsoft.CodeAnalysis.OutputKind.ConsoleApplication;
+        GuardRuntime.AddTo(test.TestState, test.FixedState, test.BatchFixedState);
+        await test.RunAsync();
+    }
+
+    [Theory]
+    [InlineData("F.mse_loss(model.forward(batch[0]), batch[1]).backward();", "the loss is not a variable")]
+    [InlineData("var loss = F.mse_loss(model.forward(batch[0]), batch[1]) + F.mse_loss(model.forward(x), y); loss.backward();", "two different model inputs")]
+    [InlineData("var loss = F.mse_loss(model.forward(batch[0]), batch[1]); loss.backward(); loss.backward();", "two backward() calls")]
+    [InlineData("var loss = F.mse_loss(model.forward(batch[0] * 2), batch[1]); loss.backward();", "the input is computed")]
+    public async Task No_guard_fix_without_a_sound_loss_and_batch_size(string body, string why)
+    {
+        Assert.NotEmpty(why);
+        var source = Method(TestReferences.Usings, """
+                    var optimizer = optim.Adam(model.parameters());
+                    foreach (var batch in loader)
+                    {
+                        BODY
+                        {|BG0007:optimizer.step()|};
+                    }
+            """.Replace("BODY", body));
+        await Fix(source, source);
+    }
+
+    [Fact]
+    public async Task No_guard_fix_when_the_step_value_is_used()
+    {
+        var source = Method(TestReferences.Usings, """
+                    var optimizer = optim.Adam(model.parameters());
+                    foreach (var batch in loader)
+                    {
+                        var loss = F.mse_loss(model.forward(batch[0]), batch[1]);
+                        loss.backward();
+                        var result = {|BG0007:optimizer.step()|};
+                    }
+            """);
+        await Fix(source, source);
+    }
+
+    [Fact]
+    public async Task No_guard_fix_without_the_BatchGuard_runtime()
+    {
+        var source = Method(TestReferences.Usings, """
+                    var optimizer = optim.Adam(model.parameters());
+                    foreach (var batch in loader)
+                    {
+                        var loss = F.mse_loss(model.forward(batch[0]), batch[1]);
+                        loss.backward();
+                        {|BG0007:optimizer.step()|};
+                    }
+            """);
+        // Same test as the fix above, minus the runtime reference: the action is not offered.
+        await VerifyGuard.Fix(source, source, UseTrainingGuardCodeFix.EquivalenceKey);
+    }
+
+    [Fact]
+    public async Task Fix_for_an_optimizer_field_guards_its_own_parameters_and_keeps_an_existing_using()
+    {
+        await Fix(GuardUsings + """
+            class Trainer
+            {
+                private readonly nn.Module<Tensor, Tensor> _model = nn.Linear(4, 1);
+                private readonly optim.Optimizer _optimizer;
+
+                public Trainer() => _optimizer = optim.SGD(_model.parameters(), 0.1, momentum: 0.9);
+
+                public void Train(IEnumerable<Tensor> batches)
+                {
+                    foreach (var input in batches)
+                    {
+                        var loss = _model.forward(input).mean();
+                        loss.backward();
+                        {|BG0007:_optimizer.step()|};
+                        _optimizer.zero_grad();
+                    }
+                }
+            }
+            """, GuardUsings + """
+            class Trainer
+            {
+                private readonly nn.Module<Tensor, Tensor> _model = nn.Linear(4, 1);
+                private readonly optim.Optimizer _optimizer;
+
+                public Trainer() => _optimizer = optim.SGD(_model.parameters(), 0.1, momentum: 0.9);
+
+                public void Train(IEnumerable<Tensor> batches)
+                {
+                    using var guard = new TrainingGuard(_optimizer.parameters(), _optimizer, new GuardOptions { Policy = GuardPolicy.Clip });
+                    foreach (var input in batches)
+                    {
+                        var loss = _model.forward(input).mean();
+                        loss.backward();
+                        if (guard.AfterBackward(loss, input.shape[0]).ShouldStep) _optimizer.step();
+                        _optimizer.zero_grad();
+                    }
+                }
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task Broken_code_with_the_runtime_does_not_crash_the_analyzer()
+    {
+        var test = new VerifyClipping.Test
+        {
+            TestCode = GuardUsings + """
+                class Trainer
+                {
+                    void Train(nn.Module<Tensor, Tensor> model, TrainingGuard guard, Tensor x)
+                    {
+                        var optimizer = optim.Adam(model.parameters());
+                        for (var i = 0; i < 3; i++)
+                        {
+                            var loss = model.forward(x).mean();
+                            loss.backward();
+                            {|#0:optimizer.step()|};
+                            guard.AfterBackward(loss, );
+                            guard.AfterBackward(;
+                            guard.Step(
+                        }
+                    }
+                }
+                """,
+            CompilerDiagnostics = CompilerDiagnostics.None,
+        };
+        GuardRuntime.AddTo(test.TestState);
+        // Calls that do not bind are not the guard: the loop has no clipping yet (and nothing crashes).
+        test.ExpectedDiagnostics.Add(VerifyClipping.Diagnostic("BG0007").WithLocation(0).WithArguments("optimizer", "Adam"));
         await test.RunAsync();
     }
 }
