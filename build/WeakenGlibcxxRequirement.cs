@@ -15,16 +15,29 @@ public sealed class BatchGuardWeakenGlibcxxRequirement : Task
 
     public override bool Execute()
     {
+        try
+        {
+            Run();
+        }
+        catch (Exception e)
+        {
+            Log.LogMessage(MessageImportance.Normal, "BatchGuard: TorchSharp native fix skipped: " + e.Message);
+        }
+        return true;
+    }
+
+    private void Run()
+    {
         string hostLib = FindHostLibStdCxx();
         if (hostLib == null)
         {
             Log.LogMessage(MessageImportance.Low, "BatchGuard: no libstdc++.so.6 found on this host; TorchSharp native library left as is.");
-            return true;
+            return;
         }
         if (Contains(File.ReadAllBytes(hostLib), Encoding.ASCII.GetBytes(VersionName + "\0")))
         {
             Log.LogMessage(MessageImportance.Low, "BatchGuard: " + hostLib + " provides " + VersionName + "; nothing to patch.");
-            return true;
+            return;
         }
         foreach (ITaskItem item in Libraries)
         {
@@ -35,13 +48,13 @@ public sealed class BatchGuardWeakenGlibcxxRequirement : Task
                 if (changed > 0)
                     Log.LogMessage(MessageImportance.Normal, "BatchGuard: marked the " + VersionName + " requirement of " + path + " weak (host " + hostLib + " lacks it).");
             }
-            catch (Exception e) when (e is IOException || e is InvalidDataException || e is UnauthorizedAccessException)
+            catch (Exception e)
             {
-                // Never fail the user's build over this: the runtime check explains the load failure if it happens.
-                Log.LogWarning("BatchGuard: could not patch " + path + ": " + e.Message);
+                // Never fail (or warn, which -warnaserror turns into a failure) the user's build over this: if the
+                // library then cannot load, the runtime check explains why.
+                Log.LogMessage(MessageImportance.Normal, "BatchGuard: left " + path + " as is: " + e.Message);
             }
         }
-        return true;
     }
 
     private int Patch(string path)
@@ -52,31 +65,33 @@ public sealed class BatchGuardWeakenGlibcxxRequirement : Task
         if (elf[4] != 2 || elf[5] != 1)
             throw new InvalidDataException("only 64-bit little-endian ELF is supported");
 
-        long shoff = (long)BitConverter.ToUInt64(elf, 0x28);
-        int shentsize = BitConverter.ToUInt16(elf, 0x3A);
-        int shnum = BitConverter.ToUInt16(elf, 0x3C);
+        long shoff = (long)U64(elf, 0x28);
+        int shentsize = U16(elf, 0x3A);
+        int shnum = U16(elf, 0x3C);
+        if (shentsize < 64) throw new InvalidDataException("unexpected section header size " + shentsize);
         byte[] wanted = Encoding.ASCII.GetBytes(VersionName);
         int changed = 0;
         for (int i = 0; i < shnum; i++)
         {
             long sh = shoff + (long)i * shentsize;
-            if (BitConverter.ToUInt32(elf, (int)sh + 4) != ShtGnuVerneed) continue;
-            long offset = (long)BitConverter.ToUInt64(elf, (int)sh + 24);
-            uint link = BitConverter.ToUInt32(elf, (int)sh + 40);
-            uint count = BitConverter.ToUInt32(elf, (int)sh + 44);
-            long strtab = (long)BitConverter.ToUInt64(elf, (int)(shoff + link * shentsize) + 24);
+            if (U32(elf, sh + 4) != ShtGnuVerneed) continue;
+            long offset = (long)U64(elf, sh + 24);
+            uint link = U32(elf, sh + 40);
+            uint count = U32(elf, sh + 44);
+            if (link >= shnum) throw new InvalidDataException("version section links to a missing string table");
+            long strtab = (long)U64(elf, shoff + link * (long)shentsize + 24);
 
             long need = offset;
             for (uint n = 0; n < count; n++)
             {
-                int auxCount = BitConverter.ToUInt16(elf, (int)need + 2);
-                long aux = need + BitConverter.ToUInt32(elf, (int)need + 8);
+                int auxCount = U16(elf, need + 2);
+                long aux = need + U32(elf, need + 8);
                 for (int a = 0; a < auxCount; a++)
                 {
-                    long name = strtab + BitConverter.ToUInt32(elf, (int)aux + 8);
+                    long name = strtab + U32(elf, aux + 8);
                     if (NameEquals(elf, name, wanted))
                     {
-                        ushort flags = BitConverter.ToUInt16(elf, (int)aux + 4);
+                        ushort flags = U16(elf, aux + 4);
                         if ((flags & VerFlgWeak) == 0)
                         {
                             flags |= VerFlgWeak;
@@ -85,11 +100,11 @@ public sealed class BatchGuardWeakenGlibcxxRequirement : Task
                             changed++;
                         }
                     }
-                    uint nextAux = BitConverter.ToUInt32(elf, (int)aux + 12);
+                    uint nextAux = U32(elf, aux + 12);
                     if (nextAux == 0) break;
                     aux += nextAux;
                 }
-                uint next = BitConverter.ToUInt32(elf, (int)need + 12);
+                uint next = U32(elf, need + 12);
                 if (next == 0) break;
                 need += next;
             }
@@ -105,9 +120,20 @@ public sealed class BatchGuardWeakenGlibcxxRequirement : Task
         return changed;
     }
 
+    // Bounds-checked little-endian reads: a truncated or malformed file is InvalidDataException, never an overrun.
+    private static ushort U16(byte[] elf, long at) => BitConverter.ToUInt16(elf, Checked(elf, at, 2));
+    private static uint U32(byte[] elf, long at) => BitConverter.ToUInt32(elf, Checked(elf, at, 4));
+    private static ulong U64(byte[] elf, long at) => BitConverter.ToUInt64(elf, Checked(elf, at, 8));
+
+    private static int Checked(byte[] elf, long at, int size)
+    {
+        if (at < 0 || at > elf.Length - size) throw new InvalidDataException("offset " + at + " is outside the file");
+        return (int)at;
+    }
+
     private static bool NameEquals(byte[] elf, long at, byte[] name)
     {
-        if (at + name.Length >= elf.Length) return false;
+        if (at < 0 || at + name.Length >= elf.Length) return false;
         for (int i = 0; i < name.Length; i++)
             if (elf[at + i] != name[i]) return false;
         return elf[at + name.Length] == 0;
