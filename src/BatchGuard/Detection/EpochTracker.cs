@@ -31,7 +31,8 @@ internal sealed class EpochTracker(DetectorOptions options)
 
     /// <summary>Steps per epoch, when given or inferred from the epoch column or the partial batches.</summary>
     public int? StepsPerEpoch =>
-        options.StepsPerEpoch ?? _givenEpochLength ?? (_spacingAgreements >= 1 ? (int?)_partialSpacing : null);
+        options.StepsPerEpoch ?? _givenEpochLength ??
+        (_spacingAgreements >= 1 && _partialSpacing is >= 2 and <= int.MaxValue ? (int?)_partialSpacing : null);
 
     public int? NominalBatchSize => options.NominalBatchSize ?? (_largestBatch > 0 ? _largestBatch : null);
 

@@ -79,6 +79,9 @@ public sealed class LossAnomalyDetector
     /// </summary>
     public IReadOnlyList<Anomaly> Anomalies => _anomalies;
 
+    /// <summary>How many anomalies have been reported so far, including those no longer kept in <see cref="Anomalies"/>.</summary>
+    internal long ReportedAnomalies => _anomalyCount;
+
     /// <summary>The factor by which heavy-tailed noise has raised the thresholds (1 for Gaussian noise).</summary>
     internal double TailFactor => _tails.Factor(Options.Threshold);
 

@@ -18,7 +18,7 @@ namespace BatchGuard.Guard;
 /// <param name="ClippedSteps">Steps whose gradients were scaled down.</param>
 /// <param name="RepairedSteps">Partial batches whose loss was rescaled by (B/b)^k.</param>
 /// <param name="RepairExponent">The measured k the repair used, if it was enabled.</param>
-/// <param name="Events">The reported anomalies with the guard's action (the most recent 10,000).</param>
+/// <param name="Events">The reported anomalies with the guard's action (the first 10,000).</param>
 public sealed record GuardReport(
     DetectionReport Detection, long AnomalousSteps, long SkippedSteps, long NonFiniteSteps, long ClippedSteps,
     long RepairedSteps, double? RepairExponent, IReadOnlyList<GuardEvent> Events)

@@ -251,7 +251,9 @@ public sealed class TrainingGuard : IDisposable
         Anomaly? anomaly = null;
         try
         {
+            long reportedBefore = Detector.ReportedAnomalies;
             anomaly = Detector.Observe(new StepRecord(context.Step, loss, context.BatchSize, context.MarkedEpoch, norm));
+            ReportLateFindings(Detector.ReportedAnomalies - reportedBefore, anomaly);
         }
         catch (Exception e)
         {
@@ -274,7 +276,8 @@ public sealed class TrainingGuard : IDisposable
                 anomaly?.Kind ?? AnomalyKind.NonFinite, anomaly?.Cause ?? AnomalyCause.Other, action,
                 anomaly?.Explanation ?? $"Non-finite {(double.IsFinite(loss) ? "gradient norm" : "loss")} ({(double.IsFinite(loss) ? norm : loss)}); the step was skipped.");
             Report(ev);
-            if (Options.Policy.HasFlag(GuardPolicy.Throw)) stop = ev;
+            // A short batch the repair already rescaled is handled, not a reason to stop (nor to skip, above).
+            if (Options.Policy.HasFlag(GuardPolicy.Throw) && !repairedPartialBatch) stop = ev;
         }
 
         if ((action & GuardAction.Skipped) != 0) _skipped++;
@@ -314,6 +317,28 @@ public sealed class TrainingGuard : IDisposable
             {
                 GuardLog.HandlerFailed(_logger, e, ev.Step);
             }
+        }
+    }
+
+    /// <summary>
+    /// Some anomalies are confirmed only after their step was applied: a dip (is it a learning-rate drop?) once the
+    /// next steps show the loss came back, and outliers of the warm-up once the baseline exists. They are reported
+    /// (log, events, counts) as soon as the detector confirms them; no policy can act on a step already applied.
+    /// </summary>
+    private void ReportLateFindings(long newlyReported, Anomaly? verdict)
+    {
+        long late = newlyReported - (verdict is null ? 0 : 1);
+        if (late <= 0) return;
+        var kept = Detector.Anomalies;
+        int from = (int)Math.Max(0, kept.Count - newlyReported);
+        for (int i = from; i < kept.Count && late > 0; i++)
+        {
+            var a = kept[i];
+            if (verdict is not null && a == verdict) continue;
+            late--;
+            _anomalous++;
+            Report(new GuardEvent(a.Step, a.Epoch, a.Position, a.BatchSize ?? 0, a.Loss, a.Baseline, a.Kind, a.Cause,
+                GuardAction.Warned, "Confirmed after the step was applied: " + a.Explanation));
         }
     }
 

@@ -105,6 +105,49 @@ public sealed class PartialBatchTrainingTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Short_batches_inside_the_detectors_warm_up_reach_the_guards_events_once_confirmed()
+    {
+        using var scope = NewDisposeScope();
+        var weight = zeros(3, requires_grad: true);
+        using var guard = new TrainingGuard(new[] { new TorchSharp.Modules.Parameter(weight) }, optimizer: null,
+            new GuardOptions { NominalBatchSize = 32, StepsPerEpoch = 9 });
+        var noise = new Random(3);
+        for (int step = 0; step < 90; step++)
+        {
+            bool shortBatch = step % 9 == 8;
+            double value = (shortBatch ? 6.4 : 1.0) * Math.Exp(0.05 * (noise.NextDouble() - 0.5));
+            guard.AfterBackward(tensor(value), shortBatch ? 5 : 32);
+        }
+        var report = guard.Report();
+
+        // Steps 8 and 17 fall inside the detector's 24-step warm-up: judged only once it has a baseline.
+        var detected = report.Detection.Anomalies.Select(a => a.Step).ToList();
+        Assert.Contains(8L, detected);
+        Assert.Equal(detected.Order(), report.Events.Select(e => e.Step).Order());
+        Assert.StartsWith("Confirmed after the step was applied", report.Events.Single(e => e.Step == 8).Explanation);
+        Assert.Equal(report.Diagnosis.AnomalyCount, report.AnomalousSteps);
+    }
+
+    [Fact]
+    public void With_Repair_and_Throw_a_short_batch_the_repair_handled_does_not_stop_training()
+    {
+        List<GuardStepResult> steps;
+        GuardReport report;
+        try
+        {
+            (steps, report) = Train(GuardPolicy.Repair | GuardPolicy.Throw);
+        }
+        catch (TrainingAnomalyException e)
+        {
+            // Throw may still stop on an anomaly the repair did not handle (a short batch seen before k was measured).
+            Assert.False(e.Anomaly.Action.HasFlag(GuardAction.Repaired), $"stopped on a repaired step: {e.Message}");
+            return;
+        }
+        Assert.True(report.RepairedSteps > 0);
+        Assert.Equal(Epochs * StepsPerEpoch, steps.Count);
+    }
+
+    [Fact]
     public void Repair_never_rescales_a_loss_that_does_not_depend_on_the_batch_size()
     {
         var (steps, report) = Train(GuardPolicy.Repair, healthyLoss: true);
