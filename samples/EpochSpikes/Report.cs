@@ -50,9 +50,9 @@ internal static class Report
 
     private static void WriteLog(RunResult run, string path)
     {
-        var csv = new StringBuilder("step,epoch,batch_size,loss,grad_norm\n");
+        var csv = new StringBuilder("step,epoch,batch_size,loss,grad_norm,loss_scale\n");
         foreach (var s in run.Steps)
-            csv.Append(string.Create(CultureInfo.InvariantCulture, $"{s.Step},{s.Epoch},{s.BatchSize},{s.Loss:R},{s.GradNorm:R}\n"));
+            csv.Append(string.Create(CultureInfo.InvariantCulture, $"{s.Step},{s.Epoch},{s.BatchSize},{s.Loss:R},{s.GradNorm:R},{s.LossScale:R}\n"));
         File.WriteAllText(path, csv.ToString());
     }
 

@@ -4,7 +4,8 @@ internal static class SpikeMetrics
 {
     /// <summary>
     /// Epoch-boundary spike ratio: the loss of each epoch's final step over the median loss of the steps around it
-    /// (up to <paramref name="neighbours"/> before and after), averaged over epochs. About 1 for a healthy run.
+    /// (up to <paramref name="neighbours"/> before and after), averaged over epochs. About 1 for a healthy run. Uses
+    /// the loss the optimizer applied (after the guard's repair, if any).
     /// </summary>
     public static double EpochBoundarySpikeRatio(IReadOnlyList<StepLog> steps, int neighbours = 4)
     {
@@ -16,11 +17,11 @@ internal static class SpikeMetrics
             var around = new List<double>();
             for (int j = Math.Max(0, i - neighbours); j <= Math.Min(steps.Count - 1, i + neighbours); j++)
             {
-                if (j != i) around.Add(steps[j].Loss);
+                if (j != i) around.Add(steps[j].OptimizedLoss);
             }
             if (around.Count == 0) continue;
             double median = Median(around);
-            if (median > 0 && double.IsFinite(steps[i].Loss)) ratios.Add(steps[i].Loss / median);
+            if (median > 0 && double.IsFinite(steps[i].OptimizedLoss)) ratios.Add(steps[i].OptimizedLoss / median);
         }
         return ratios.Count == 0 ? double.NaN : ratios.Average();
     }

@@ -21,7 +21,7 @@ internal static class SvgChart
         svg.AppendLine(Invariant($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"11\">"));
         svg.AppendLine(Invariant($"<rect width=\"{width}\" height=\"{height}\" fill=\"white\"/>"));
 
-        svg.AppendLine(Invariant($"<text x=\"{Margin}\" y=\"16\" font-size=\"12\" fill=\"#444\">Training loss per step (log scale). Dashed lines: epoch boundaries. Red circles: anomalies flagged by BatchGuard.</text>"));
+        svg.AppendLine(Invariant($"<text x=\"{Margin}\" y=\"16\" font-size=\"12\" fill=\"#444\">Training loss per step as optimised (log scale; the guarded run after its repair). Dashed lines: epoch boundaries. Red circles: anomalies flagged by BatchGuard.</text>"));
         for (int i = 0; i < runs.Count; i++)
         {
             int x0 = Margin + (i % Columns) * (PanelWidth + Margin);
@@ -34,7 +34,7 @@ internal static class SvgChart
 
     private static void Panel(StringBuilder svg, RunResult run, string color, int x0, int y0)
     {
-        var losses = run.Steps.Select(s => s.Loss).Where(l => l > 0 && double.IsFinite(l)).ToList();
+        var losses = run.Steps.Select(s => s.OptimizedLoss).Where(l => l > 0 && double.IsFinite(l)).ToList();
         if (losses.Count == 0) return;
         double lo = Math.Log10(losses.Min()), hi = Math.Log10(losses.Max());
         if (hi - lo < 1e-6) hi = lo + 1;
@@ -52,7 +52,7 @@ internal static class SvgChart
         var points = new StringBuilder();
         for (int i = 0; i < n; i++)
         {
-            double loss = run.Steps[i].Loss;
+            double loss = run.Steps[i].OptimizedLoss;
             if (loss > 0 && double.IsFinite(loss)) points.Append(Invariant($"{X(i):F1},{Y(loss):F1} "));
         }
         svg.AppendLine(Invariant($"<polyline points=\"{points}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"1.3\"/>"));
@@ -60,7 +60,7 @@ internal static class SvgChart
         for (int i = 0; i < n; i++)
         {
             if (!anomalies.Contains(run.Steps[i].Step)) continue;
-            double loss = run.Steps[i].Loss;
+            double loss = run.Steps[i].OptimizedLoss;
             if (loss > 0 && double.IsFinite(loss))
                 svg.AppendLine(Invariant($"<circle cx=\"{X(i):F1}\" cy=\"{Y(loss):F1}\" r=\"4\" fill=\"none\" stroke=\"#c00\" stroke-width=\"1.5\"/>"));
         }

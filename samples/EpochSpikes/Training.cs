@@ -6,8 +6,15 @@ using static TorchSharp.torch;
 
 namespace EpochSpikes;
 
-/// <summary>One training step as the run log records it (and as <c>batchguard analyze</c> reads it).</summary>
-internal sealed record StepLog(int Step, int Epoch, int BatchSize, double Loss, double GradNorm);
+/// <summary>
+/// One training step as the run log records it (and as <c>batchguard analyze</c> reads it): the loss as the code
+/// computed it, and the factor the guard's repair multiplied it by before backward (1 when not repaired).
+/// </summary>
+internal sealed record StepLog(int Step, int Epoch, int BatchSize, double Loss, double GradNorm, double LossScale = 1)
+{
+    /// <summary>The loss whose gradient the optimizer applied.</summary>
+    public double OptimizedLoss => Loss * LossScale;
+}
 
 /// <summary>What one configuration produced.</summary>
 internal sealed record RunResult(string Name, string Title, IReadOnlyList<StepLog> Steps, double FinalLoss,
@@ -75,7 +82,7 @@ internal static class Training
                 using var scope = NewDisposeScope();
                 var loss = BuggyLoss(model.forward(batch[0]), batch[1], batch[2]);
                 var result = guard.Step(loss, batchSize: batch[0].shape[0]);
-                log.Add(new StepLog(log.Count, epoch, result.BatchSize, result.EffectiveLoss ?? double.NaN, result.GradNorm ?? double.NaN));
+                log.Add(new StepLog(log.Count, epoch, result.BatchSize, result.Loss ?? double.NaN, result.GradNorm ?? double.NaN, result.LossScale));
             }
         }
         var report = guard.Report();

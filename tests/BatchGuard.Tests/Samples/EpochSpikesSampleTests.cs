@@ -34,7 +34,7 @@ public sealed class EpochSpikesSampleTests
             foreach (string name in byName.Keys)
             {
                 string[] log = File.ReadAllLines(Path.Combine(outDir, name + ".csv"));
-                Assert.Equal("step,epoch,batch_size,loss,grad_norm", log[0]);
+                Assert.Equal("step,epoch,batch_size,loss,grad_norm,loss_scale", log[0]);
                 Assert.True(log.Length > 50);
             }
         }
