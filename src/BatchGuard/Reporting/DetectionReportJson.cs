@@ -37,6 +37,9 @@ public static class DetectionReportJson
         writer.WriteStartArray("anomalies");
         foreach (var anomaly in report.Anomalies) WriteAnomaly(writer, anomaly);
         writer.WriteEndArray();
+        // The detector keeps the most recent anomalies only (bounded memory): say when the list is not all of them.
+        writer.WriteNumber("anomalies_total", Math.Max(report.Diagnosis.AnomalyCount, report.Anomalies.Count));
+        writer.WriteBoolean("anomalies_truncated", report.Diagnosis.AnomalyCount > report.Anomalies.Count);
         WriteDiagnosis(writer, report.Diagnosis);
         writer.WriteEndObject();
     }

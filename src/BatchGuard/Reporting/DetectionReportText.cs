@@ -41,6 +41,8 @@ public static class DetectionReportText
         }
         if (events.Count > AnomaliesListed)
             writer.WriteLine(Invariant($"  … and {events.Count - AnomaliesListed} more events"));
+        if (d.AnomalyCount > report.Anomalies.Count && report.Anomalies.Count > 0)
+            writer.WriteLine(Invariant($"  (only the latest {report.Anomalies.Count} of {d.AnomalyCount} anomalies are kept: the list starts at step {report.Anomalies[0].Step})"));
         var facts = new List<string>();
         if (d.Period is { } period) facts.Add(Invariant($"period {period} steps"));
         if (d.NominalBatchSize is { } nominal) facts.Add(Invariant($"nominal batch {nominal}"));
