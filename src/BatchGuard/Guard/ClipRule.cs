@@ -32,6 +32,8 @@ internal static class ClipRule
         {
             norms[i] = linalg.vector_norm(grads[i]);
             mixed |= grads[i].dtype != grads[0].dtype;
+            // Parameters spread over devices (model parallel): gather the per-parameter norms on the first one.
+            if (norms[i].device_type != device.type || norms[i].device_index != device.index) norms[i] = norms[i].to(device);
         }
         if (mixed)
         {

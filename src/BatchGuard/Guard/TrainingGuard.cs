@@ -186,7 +186,17 @@ public sealed class TrainingGuard : IDisposable
 
     private GuardStepResult HostStep(in StepContext context, Tensor loss, List<Tensor> grads, Device device)
     {
-        double norm = ClipRule.TotalNorm(grads, device).ToDouble();
+        double norm;
+        try
+        {
+            norm = ClipRule.TotalNorm(grads, device).ToDouble();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // E.g. sparse gradients the norm kernel refuses: the step goes on unclipped rather than the loop failing.
+            GuardLog.GuardFailed(_logger, e, "computing the gradient norm", context.Step);
+            norm = 0;
+        }
         double lossValue = loss.ToDouble();
         bool finite = double.IsFinite(norm) && double.IsFinite(lossValue);
         double factor = _hostClip.Decide(lossValue, norm);
