@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Linq;
+using System.Runtime.CompilerServices;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Operations;
@@ -13,10 +14,22 @@ namespace BatchGuard.Analyzers.BatchDegree;
 /// queried once at compilation end: method bodies (to follow helpers, custom losses' forward, factories), writes to
 /// fields and properties, call sites (to follow a loader passed as an argument), and local writes per body.
 /// </summary>
+/// <remarks>
+/// One index per compilation, shared by every analyzer that reports from the batch-degree model
+/// (<see cref="ForCompilation"/>): each registers the collection action, the first to offer a block walks it, and the
+/// analysis runs once (<see cref="Analysis"/>), whichever analyzer's compilation end comes first. Each analyzer still
+/// offers every block itself, so an analyzer run alone (a test, an IDE pass for one rule) sees the whole compilation.
+/// </remarks>
 internal sealed class CompilationIndex
 {
+    private static readonly ConditionalWeakTable<Compilation, CompilationIndex> Shared = new();
+
     private readonly TorchSharpSymbols _symbols;
-    private readonly ConcurrentBag<(ISymbol Owner, IOperation Block)> _blocks = new();
+    private readonly ConcurrentDictionary<(ISymbol Owner, SyntaxNode Block), byte> _offered = new(OfferedBlockComparer.Instance);
+    private readonly ConcurrentBag<IndexedBlock> _blocks = new();
+    private readonly object _analysisGate = new();
+    private TrainingLossAnalysis? _analysis;
+    private AnalyzerOptions? _analysisOptions;
 
     private Dictionary<IMethodSymbol, IOperation>? _bodies;
     private Dictionary<IMethodSymbol, List<IOperation>>? _allBlocks;
@@ -24,49 +37,94 @@ internal sealed class CompilationIndex
     private Dictionary<IMethodSymbol, List<IOperation>>? _callSites;
     private readonly Dictionary<IOperation, Dictionary<ILocalSymbol, List<LocalWrite>>> _localWrites = new();
 
-    public CompilationIndex(TorchSharpSymbols symbols) => _symbols = symbols;
+    private CompilationIndex(TorchSharpSymbols symbols) => _symbols = symbols;
 
     public TorchSharpSymbols Symbols => _symbols;
 
-    /// <summary>Registers the collection action; call <see cref="Freeze"/> at compilation end.</summary>
-    public void Register(CompilationStartAnalysisContext context) =>
+    /// <summary>The compilation's index, created by the first analyzer that asks; registers the collection action.</summary>
+    public static CompilationIndex ForCompilation(CompilationStartAnalysisContext context, TorchSharpSymbols symbols)
+    {
+        var index = Shared.GetValue(context.Compilation, _ => new CompilationIndex(symbols));
         context.RegisterOperationBlockAction(block =>
         {
-            foreach (var operation in block.OperationBlocks) Add(block.OwningSymbol, operation);
+            foreach (var operation in block.OperationBlocks) index.Add(block.OwningSymbol, operation);
         });
+        return index;
+    }
 
-    /// <summary>Keeps a member's operation block if it touches TorchSharp.</summary>
+    /// <summary>
+    /// The batch-degree analysis of the whole compilation, computed once for all analyzers sharing this index. Call it
+    /// at compilation end only: by then the calling analyzer has offered every block. The result is read-only.
+    /// </summary>
+    public TrainingLossAnalysis Analysis(AnalyzerOptions options)
+    {
+        lock (_analysisGate)
+        {
+            if (_analysis is null || !ReferenceEquals(_analysisOptions, options))
+            {
+                if (_bodies is null) Freeze();
+                _analysis = TrainingLossAnalysis.Run(this, options);
+                _analysisOptions = options;
+            }
+            return _analysis;
+        }
+    }
+
+    /// <summary>
+    /// Keeps a member's operation block if it touches TorchSharp (ordinary code that never mentions a TorchSharp type
+    /// is not kept), with what the analysis looks up in it, all found in one walk. A block another analyzer already
+    /// offered is skipped (same member and syntax: the same block, however its operations were obtained).
+    /// </summary>
     public void Add(ISymbol owner, IOperation block)
     {
-        if (TouchesTorchSharp(block)) _blocks.Add((owner, block));
-    }
-
-    /// <summary>Cheap filter: ordinary code that never mentions a TorchSharp type is not kept.</summary>
-    private bool TouchesTorchSharp(IOperation block)
-    {
+        if (!_offered.TryAdd((owner, block.Syntax), 0)) return;
+        var indexed = new IndexedBlock(owner, block);
+        var touchesTorchSharp = false;
         foreach (var operation in block.DescendantsAndSelf())
         {
-            var type = operation.Type;
-            if (type is null) continue;
-            if (type.ContainingAssembly is { } assembly &&
-                SymbolEqualityComparer.Default.Equals(assembly, _symbols.Tensor.ContainingAssembly)) return true;
-            if (_symbols.IsDataLoader(type) || _symbols.IsModule(type)) return true;
+            if (!touchesTorchSharp && operation.Type is { } type) touchesTorchSharp = IsTorchSharpType(type);
+            var isRoot = ReferenceEquals(operation, block);
+            switch (operation)
+            {
+                case IInvocationOperation invocation:
+                    indexed.Calls.Add(invocation);
+                    if (!isRoot) indexed.CallSites.Add((invocation.TargetMethod.OriginalDefinition, invocation));
+                    break;
+                case IObjectCreationOperation creation:
+                    indexed.Calls.Add(creation);
+                    if (!isRoot && creation.Constructor is { } constructor) indexed.CallSites.Add((constructor.OriginalDefinition, creation));
+                    break;
+                case ISimpleAssignmentOperation { Target: IFieldReferenceOperation field } assignment when !isRoot:
+                    indexed.MemberWrites.Add((field.Field.OriginalDefinition, assignment.Value));
+                    break;
+                case ISimpleAssignmentOperation { Target: IPropertyReferenceOperation property } assignment when !isRoot:
+                    indexed.MemberWrites.Add((property.Property.OriginalDefinition, assignment.Value));
+                    break;
+                case IForEachLoopOperation forEach:
+                    indexed.ForEachLoops.Add(forEach);
+                    break;
+            }
         }
-        return false;
+        if (touchesTorchSharp) _blocks.Add(indexed);
     }
 
-    public ImmutableArray<(ISymbol Owner, IOperation Block)> Blocks { get; private set; }
+    private bool IsTorchSharpType(ITypeSymbol type) =>
+        type.ContainingAssembly is { } assembly && SymbolEqualityComparer.Default.Equals(assembly, _symbols.Tensor.ContainingAssembly) ||
+        _symbols.IsDataLoader(type) || _symbols.IsModule(type);
 
-    public void Freeze()
+    public ImmutableArray<IndexedBlock> Blocks { get; private set; }
+
+    private void Freeze()
     {
         Blocks = _blocks.ToImmutableArray();
         _bodies = new Dictionary<IMethodSymbol, IOperation>(SymbolEqualityComparer.Default);
         _allBlocks = new Dictionary<IMethodSymbol, List<IOperation>>(SymbolEqualityComparer.Default);
         _memberWrites = new Dictionary<ISymbol, List<IOperation>>(SymbolEqualityComparer.Default);
         _callSites = new Dictionary<IMethodSymbol, List<IOperation>>(SymbolEqualityComparer.Default);
-        foreach (var (owner, block) in Blocks)
+        foreach (var indexed in Blocks)
         {
-            if (owner is IMethodSymbol method)
+            var block = indexed.Block;
+            if (indexed.Owner is IMethodSymbol method)
             {
                 // A constructor's base(...) call can come as a block of its own, beside the body.
                 Add(_allBlocks, method.OriginalDefinition, block);
@@ -80,24 +138,8 @@ internal sealed class CompilationIndex
             {
                 foreach (var property in propInit.InitializedProperties) Add(_memberWrites, property.OriginalDefinition, propInit.Value);
             }
-            foreach (var operation in block.Descendants())
-            {
-                switch (operation)
-                {
-                    case ISimpleAssignmentOperation { Target: IFieldReferenceOperation field } assignment:
-                        Add(_memberWrites, field.Field.OriginalDefinition, assignment.Value);
-                        break;
-                    case ISimpleAssignmentOperation { Target: IPropertyReferenceOperation property } assignment:
-                        Add(_memberWrites, property.Property.OriginalDefinition, assignment.Value);
-                        break;
-                    case IInvocationOperation invocation:
-                        Add(_callSites, invocation.TargetMethod.OriginalDefinition, invocation);
-                        break;
-                    case IObjectCreationOperation { Constructor: { } constructor } creation:
-                        Add(_callSites, constructor.OriginalDefinition, creation);
-                        break;
-                }
-            }
+            foreach (var (member, value) in indexed.MemberWrites) Add(_memberWrites, member, value);
+            foreach (var (target, call) in indexed.CallSites) Add(_callSites, target, call);
         }
     }
 
@@ -224,4 +266,35 @@ internal readonly struct LocalWrite
 
     /// <summary>Where the write takes effect: a foreach variable before the body, anything else after itself.</summary>
     public int End => Operation is IForEachLoopOperation forEach ? forEach.Collection.Syntax.Span.End : Operation.Syntax.Span.End;
+}
+
+/// <summary>Identifies an offered block by its member and its syntax node.</summary>
+internal sealed class OfferedBlockComparer : IEqualityComparer<(ISymbol Owner, SyntaxNode Block)>
+{
+    public static readonly OfferedBlockComparer Instance = new();
+
+    public bool Equals((ISymbol Owner, SyntaxNode Block) x, (ISymbol Owner, SyntaxNode Block) y) =>
+        ReferenceEquals(x.Block, y.Block) && SymbolEqualityComparer.Default.Equals(x.Owner, y.Owner);
+
+    public int GetHashCode((ISymbol Owner, SyntaxNode Block) obj) => RuntimeHelpers.GetHashCode(obj.Block);
+}
+
+/// <summary>An operation block kept by the index, with what the analysis reads from it, each list in source order.</summary>
+internal sealed class IndexedBlock
+{
+    public IndexedBlock(ISymbol owner, IOperation block)
+    {
+        Owner = owner;
+        Block = block;
+    }
+
+    public ISymbol Owner { get; }
+    public IOperation Block { get; }
+    /// <summary>Every invocation and object creation, the block itself included (candidates for backward() and loader creations).</summary>
+    public List<IOperation> Calls { get; } = new();
+    /// <summary>Invocations and constructor calls below the block, by their target's original definition.</summary>
+    public List<(IMethodSymbol Target, IOperation Call)> CallSites { get; } = new();
+    /// <summary>Values assigned to fields and properties below the block (initializers are the block itself).</summary>
+    public List<(ISymbol Member, IOperation Value)> MemberWrites { get; } = new();
+    public List<IForEachLoopOperation> ForEachLoops { get; } = new();
 }
