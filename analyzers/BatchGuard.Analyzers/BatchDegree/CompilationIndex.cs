@@ -84,14 +84,14 @@ internal sealed class CompilationIndex
         {
             if (!touchesTorchSharp && operation.Type is { } type) touchesTorchSharp = IsTorchSharpType(type);
             var isRoot = ReferenceEquals(operation, block);
+            if (LoaderCreation.IsCreation(operation, _symbols)) indexed.LoaderCreations.Add(operation);
             switch (operation)
             {
                 case IInvocationOperation invocation:
-                    indexed.Calls.Add(invocation);
+                    if (_symbols.IsBackward(invocation)) indexed.Backwards.Add(invocation);
                     if (!isRoot) indexed.CallSites.Add((invocation.TargetMethod.OriginalDefinition, invocation));
                     break;
                 case IObjectCreationOperation creation:
-                    indexed.Calls.Add(creation);
                     if (!isRoot && creation.Constructor is { } constructor) indexed.CallSites.Add((constructor.OriginalDefinition, creation));
                     break;
                 case ISimpleAssignmentOperation { Target: IFieldReferenceOperation field } assignment when !isRoot:
@@ -110,7 +110,8 @@ internal sealed class CompilationIndex
 
     private bool IsTorchSharpType(ITypeSymbol type) =>
         type.ContainingAssembly is { } assembly && SymbolEqualityComparer.Default.Equals(assembly, _symbols.Tensor.ContainingAssembly) ||
-        _symbols.IsDataLoader(type) || _symbols.IsModule(type);
+        // Only a class can derive from DataLoader or Module: numbers, strings, structs skip the base-type walk.
+        type is { TypeKind: TypeKind.Class, SpecialType: SpecialType.None } && (_symbols.IsDataLoader(type) || _symbols.IsModule(type));
 
     public ImmutableArray<IndexedBlock> Blocks { get; private set; }
 
@@ -290,8 +291,10 @@ internal sealed class IndexedBlock
 
     public ISymbol Owner { get; }
     public IOperation Block { get; }
-    /// <summary>Every invocation and object creation, the block itself included (candidates for backward() and loader creations).</summary>
-    public List<IOperation> Calls { get; } = new();
+    /// <summary>DataLoader creations (<see cref="LoaderCreation.IsCreation"/>), the block itself included.</summary>
+    public List<IOperation> LoaderCreations { get; } = new();
+    /// <summary><c>backward()</c> calls.</summary>
+    public List<IInvocationOperation> Backwards { get; } = new();
     /// <summary>Invocations and constructor calls below the block, by their target's original definition.</summary>
     public List<(IMethodSymbol Target, IOperation Call)> CallSites { get; } = new();
     /// <summary>Values assigned to fields and properties below the block (initializers are the block itself).</summary>

@@ -42,7 +42,7 @@ internal sealed class TrainingLossAnalysis
         var seen = new HashSet<SyntaxNode>();
         foreach (var block in index.Blocks)
         {
-            foreach (var call in block.Calls)
+            foreach (var call in block.LoaderCreations)
             {
                 if (LoaderCreation.TryCreate(call, symbols, index) is { } creation && seen.Add(creation.Syntax)) analysis.Creations.Add(creation);
             }
@@ -55,9 +55,8 @@ internal sealed class TrainingLossAnalysis
                     loops.Add(forEach);
                 }
             }
-            foreach (var call in block.Calls)
+            foreach (var invocation in block.Backwards)
             {
-                if (call is not IInvocationOperation invocation || !symbols.IsBackward(invocation)) continue;
                 var loops = EnclosingLoaderLoops(invocation, symbols);
                 var loaders = loops.SelectMany(l => LoaderCreation.Resolve(l.Collection, index)).ToImmutableArray();
                 var batchesAreFull = loops.Any(LoaderCreation.HandlesShortBatches) ||
