@@ -84,29 +84,36 @@ internal sealed class CompilationIndex
         {
             if (!touchesTorchSharp && operation.Type is { } type) touchesTorchSharp = IsTorchSharpType(type);
             var isRoot = ReferenceEquals(operation, block);
-            if (LoaderCreation.IsCreation(operation, _symbols)) indexed.LoaderCreations.Add(operation);
-            switch (operation)
+            // Switch on Kind first: most operations are none of these, and an enum test is cheaper than type tests.
+            switch (operation.Kind)
             {
-                case IInvocationOperation invocation:
+                case OperationKind.Invocation:
+                    var invocation = (IInvocationOperation)operation;
+                    if (LoaderCreation.IsCreation(invocation, _symbols)) indexed.LoaderCreations.Add(invocation);
                     if (_symbols.IsBackward(invocation)) indexed.Backwards.Add(invocation);
-                    if (!isRoot) indexed.CallSites.Add((invocation.TargetMethod.OriginalDefinition, invocation));
+                    if (!isRoot && IsDeclaredHere(invocation.TargetMethod)) indexed.CallSites.Add((invocation.TargetMethod.OriginalDefinition, invocation));
                     break;
-                case IObjectCreationOperation creation:
-                    if (!isRoot && creation.Constructor is { } constructor) indexed.CallSites.Add((constructor.OriginalDefinition, creation));
+                case OperationKind.ObjectCreation:
+                    var creation = (IObjectCreationOperation)operation;
+                    if (LoaderCreation.IsCreation(creation, _symbols)) indexed.LoaderCreations.Add(creation);
+                    if (!isRoot && creation.Constructor is { } constructor && IsDeclaredHere(constructor)) indexed.CallSites.Add((constructor.OriginalDefinition, creation));
                     break;
-                case ISimpleAssignmentOperation { Target: IFieldReferenceOperation field } assignment when !isRoot:
-                    indexed.MemberWrites.Add((field.Field.OriginalDefinition, assignment.Value));
+                case OperationKind.SimpleAssignment when !isRoot:
+                    var assignment = (ISimpleAssignmentOperation)operation;
+                    if (assignment.Target is IFieldReferenceOperation field) indexed.MemberWrites.Add((field.Field.OriginalDefinition, assignment.Value));
+                    else if (assignment.Target is IPropertyReferenceOperation property) indexed.MemberWrites.Add((property.Property.OriginalDefinition, assignment.Value));
                     break;
-                case ISimpleAssignmentOperation { Target: IPropertyReferenceOperation property } assignment when !isRoot:
-                    indexed.MemberWrites.Add((property.Property.OriginalDefinition, assignment.Value));
-                    break;
-                case IForEachLoopOperation forEach:
+                case OperationKind.Loop when operation is IForEachLoopOperation forEach:
                     indexed.ForEachLoops.Add(forEach);
                     break;
             }
         }
         if (touchesTorchSharp) _blocks.Add(indexed);
     }
+
+    /// <summary>Only calls to this compilation's methods are looked up (<see cref="CallsTo"/>: parameters of source methods).</summary>
+    private bool IsDeclaredHere(IMethodSymbol method) =>
+        SymbolEqualityComparer.Default.Equals(method.ContainingAssembly, _symbols.Compilation.Assembly);
 
     private bool IsTorchSharpType(ITypeSymbol type) =>
         type.ContainingAssembly is { } assembly && SymbolEqualityComparer.Default.Equals(assembly, _symbols.Tensor.ContainingAssembly) ||
