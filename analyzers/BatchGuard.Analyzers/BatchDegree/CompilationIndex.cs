@@ -79,9 +79,12 @@ internal sealed class CompilationIndex
     {
         if (!_offered.TryAdd((owner, block.Syntax), 0)) return;
         var indexed = new IndexedBlock(owner, block);
+        // A block without a parent is the root ReachingWrite looks writes up in: collect them in this same walk.
+        var localWrites = block.Parent is null ? NewLocalWrites() : null;
         var touchesTorchSharp = false;
         foreach (var operation in block.DescendantsAndSelf())
         {
+            if (localWrites is not null) CollectLocalWrite(operation, localWrites);
             if (!touchesTorchSharp && operation.Type is { } type) touchesTorchSharp = IsTorchSharpType(type);
             var isRoot = ReferenceEquals(operation, block);
             // Switch on Kind first: most operations are none of these, and an enum test is cheaper than type tests.
@@ -108,6 +111,7 @@ internal sealed class CompilationIndex
                     break;
             }
         }
+        indexed.LocalWrites = localWrites;
         if (touchesTorchSharp) _blocks.Add(indexed);
     }
 
@@ -147,6 +151,7 @@ internal sealed class CompilationIndex
                 foreach (var property in propInit.InitializedProperties) Add(_memberWrites, property.OriginalDefinition, propInit.Value);
             }
             foreach (var (member, value) in indexed.MemberWrites) Add(_memberWrites, member, value);
+            if (indexed.LocalWrites is not null) _localWrites[block] = indexed.LocalWrites;
             foreach (var (target, call) in indexed.CallSites) Add(_callSites, target, call);
         }
     }
@@ -210,44 +215,52 @@ internal sealed class CompilationIndex
     private static bool IsWithin(IOperation inner, IOperation outer) =>
         ReferenceEquals(inner, outer) || TrainingLoopFinder.IsInside(inner, outer);
 
+    private static Dictionary<ILocalSymbol, List<LocalWrite>> NewLocalWrites() => new(SymbolEqualityComparer.Default);
+
     private static Dictionary<ILocalSymbol, List<LocalWrite>> CollectLocalWrites(IOperation root)
     {
-        var result = new Dictionary<ILocalSymbol, List<LocalWrite>>(SymbolEqualityComparer.Default);
-        foreach (var operation in root.DescendantsAndSelf())
-        {
-            switch (operation)
-            {
-                case IVariableDeclaratorOperation declarator when declarator.GetVariableInitializer() is not null:
-                    Add(result, declarator.Symbol, new LocalWrite(declarator, tracked: true));
-                    break;
-                case IForEachLoopOperation { LoopControlVariable: IVariableDeclaratorOperation variable } forEach:
-                    Add(result, variable.Symbol, new LocalWrite(forEach, tracked: true));
-                    break;
-                case IForEachLoopOperation { LoopControlVariable: { } deconstructed } forEach:
-                    // foreach (var (x, y) in loader): each part is written by the loop.
-                    foreach (var local in deconstructed.DescendantsAndSelf().OfType<ILocalReferenceOperation>())
-                        Add(result, local.Local, new LocalWrite(forEach, tracked: true));
-                    break;
-                case ISimpleAssignmentOperation { Target: ILocalReferenceOperation target }:
-                    Add(result, target.Local, new LocalWrite(operation, tracked: true));
-                    break;
-                case ICompoundAssignmentOperation { Target: ILocalReferenceOperation target }:
-                    Add(result, target.Local, new LocalWrite(operation, tracked: true));
-                    break;
-                case IIncrementOrDecrementOperation { Target: ILocalReferenceOperation target }:
-                    Add(result, target.Local, new LocalWrite(operation, tracked: false));
-                    break;
-                case IDeconstructionAssignmentOperation deconstruction:
-                    foreach (var local in deconstruction.Target.DescendantsAndSelf().OfType<ILocalReferenceOperation>())
-                        Add(result, local.Local, new LocalWrite(local, tracked: false));
-                    break;
-                case IArgumentOperation { Value: ILocalReferenceOperation byRef } argument
-                    when argument.Parameter is { RefKind: RefKind.Ref or RefKind.Out }:
-                    Add(result, byRef.Local, new LocalWrite(argument, tracked: false));
-                    break;
-            }
-        }
+        var result = NewLocalWrites();
+        foreach (var operation in root.DescendantsAndSelf()) CollectLocalWrite(operation, result);
         return result;
+    }
+
+    /// <summary>Records the local write <paramref name="operation"/> is, if any.</summary>
+    private static void CollectLocalWrite(IOperation operation, Dictionary<ILocalSymbol, List<LocalWrite>> into)
+    {
+        if (operation.Kind is not (OperationKind.VariableDeclarator or OperationKind.Loop or OperationKind.SimpleAssignment or
+            OperationKind.CompoundAssignment or OperationKind.Increment or OperationKind.Decrement or
+            OperationKind.DeconstructionAssignment or OperationKind.Argument)) return;
+        switch (operation)
+        {
+            case IVariableDeclaratorOperation declarator when declarator.GetVariableInitializer() is not null:
+                Add(into, declarator.Symbol, new LocalWrite(declarator, tracked: true));
+                break;
+            case IForEachLoopOperation { LoopControlVariable: IVariableDeclaratorOperation variable } forEach:
+                Add(into, variable.Symbol, new LocalWrite(forEach, tracked: true));
+                break;
+            case IForEachLoopOperation { LoopControlVariable: { } deconstructed } forEach:
+                // foreach (var (x, y) in loader): each part is written by the loop.
+                foreach (var local in deconstructed.DescendantsAndSelf().OfType<ILocalReferenceOperation>())
+                    Add(into, local.Local, new LocalWrite(forEach, tracked: true));
+                break;
+            case ISimpleAssignmentOperation { Target: ILocalReferenceOperation target }:
+                Add(into, target.Local, new LocalWrite(operation, tracked: true));
+                break;
+            case ICompoundAssignmentOperation { Target: ILocalReferenceOperation target }:
+                Add(into, target.Local, new LocalWrite(operation, tracked: true));
+                break;
+            case IIncrementOrDecrementOperation { Target: ILocalReferenceOperation target }:
+                Add(into, target.Local, new LocalWrite(operation, tracked: false));
+                break;
+            case IDeconstructionAssignmentOperation deconstruction:
+                foreach (var local in deconstruction.Target.DescendantsAndSelf().OfType<ILocalReferenceOperation>())
+                    Add(into, local.Local, new LocalWrite(local, tracked: false));
+                break;
+            case IArgumentOperation { Value: ILocalReferenceOperation byRef } argument
+                when argument.Parameter is { RefKind: RefKind.Ref or RefKind.Out }:
+                Add(into, byRef.Local, new LocalWrite(argument, tracked: false));
+                break;
+        }
     }
 
     /// <summary>The outermost operation of the member that contains <paramref name="operation"/>.</summary>
@@ -307,4 +320,6 @@ internal sealed class IndexedBlock
     /// <summary>Values assigned to fields and properties below the block (initializers are the block itself).</summary>
     public List<(ISymbol Member, IOperation Value)> MemberWrites { get; } = new();
     public List<IForEachLoopOperation> ForEachLoops { get; } = new();
+    /// <summary>For a root block (no parent): its local writes by local, as <see cref="CompilationIndex.ReachingWrite"/> reads them.</summary>
+    public Dictionary<ILocalSymbol, List<LocalWrite>>? LocalWrites { get; set; }
 }
