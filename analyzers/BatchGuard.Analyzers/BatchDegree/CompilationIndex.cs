@@ -37,6 +37,9 @@ internal sealed class CompilationIndex
     private Dictionary<IMethodSymbol, List<IOperation>>? _callSites;
     private readonly Dictionary<IOperation, Dictionary<ILocalSymbol, List<LocalWrite>>> _localWrites = new();
 
+    /// <summary><see cref="LoaderCreation.Resolve"/>'s results by expression (used only inside <see cref="Analysis"/>, under its lock).</summary>
+    public Dictionary<IOperation, ImmutableArray<LoaderCreation>> ResolvedLoaders { get; } = new();
+
     private CompilationIndex(TorchSharpSymbols symbols) => _symbols = symbols;
 
     public TorchSharpSymbols Symbols => _symbols;

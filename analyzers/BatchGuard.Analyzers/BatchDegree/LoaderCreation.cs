@@ -120,9 +120,11 @@ internal sealed class LoaderCreation
     /// </summary>
     public static ImmutableArray<LoaderCreation> Resolve(IOperation expression, CompilationIndex index)
     {
+        // The same loop's collection is resolved for its consumers, for each backward() inside it and for BG0001.
+        if (index.ResolvedLoaders.TryGetValue(expression, out var resolved)) return resolved;
         var found = new List<LoaderCreation>();
         Resolve(expression, index, found, new HashSet<IOperation>(), depth: 0);
-        return found.GroupBy(c => c.Creation).Select(g => g.First()).ToImmutableArray();
+        return index.ResolvedLoaders[expression] = found.GroupBy(c => c.Creation).Select(g => g.First()).ToImmutableArray();
     }
 
     private static void Resolve(IOperation? expression, CompilationIndex index, List<LoaderCreation> found, HashSet<IOperation> visited, int depth)
