@@ -3,7 +3,6 @@ using System.Linq;
 using BatchGuard.Analyzers.BatchDegree;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
-using Microsoft.CodeAnalysis.Operations;
 
 namespace BatchGuard.Analyzers.Batching;
 
