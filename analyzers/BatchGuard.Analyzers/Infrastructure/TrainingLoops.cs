@@ -59,7 +59,8 @@ internal static class TrainingLoopFinder
     /// few loops are asked about.
     /// </summary>
     public static bool IsTrainingLoop(ILoopOperation loop, TorchSharpSymbols symbols) =>
-        CallsBackwardAndStep(loop, symbols) && !loop.Descendants().OfType<ILoopOperation>().Any(inner => CallsBackwardAndStep(inner, symbols));
+        CallsBackwardAndStep(loop, symbols) &&
+        !loop.Descendants().OfType<ILoopOperation>().Any(inner => CallsBackwardAndStep(inner, symbols));
 
     private static bool CallsBackwardAndStep(ILoopOperation loop, TorchSharpSymbols symbols)
     {

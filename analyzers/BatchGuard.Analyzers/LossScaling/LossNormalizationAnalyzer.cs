@@ -9,8 +9,8 @@ namespace BatchGuard.Analyzers.LossScaling;
 /// <summary>
 /// BG0003 (sum divided by the nominal batch size), BG0004 (loss normalised twice), BG0005 (division by a count that can
 /// be zero): batch-size-dependent normalisations on the way from a batch to <c>backward()</c>, found with the
-/// batch-degree model across the compilation (helpers, lambdas, custom loss modules). Reported at compilation end from the
-/// analysis shared with <see cref="Batching.PartialBatchAnalyzer"/> (computed once per compilation).
+/// batch-degree model across the compilation (helpers, lambdas, custom loss modules). Reported at compilation end from
+/// the analysis shared with <see cref="Batching.PartialBatchAnalyzer"/> (computed once per compilation).
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class LossNormalizationAnalyzer : TorchSharpAnalyzer
