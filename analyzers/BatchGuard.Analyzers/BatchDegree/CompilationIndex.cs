@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Linq;
+using System.Runtime.CompilerServices;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Operations;
@@ -13,10 +14,22 @@ namespace BatchGuard.Analyzers.BatchDegree;
 /// queried once at compilation end: method bodies (to follow helpers, custom losses' forward, factories), writes to
 /// fields and properties, call sites (to follow a loader passed as an argument), and local writes per body.
 /// </summary>
+/// <remarks>
+/// One index per compilation, shared by every analyzer that reports from the batch-degree model
+/// (<see cref="ForCompilation"/>): each registers the collection action, the first to offer a block walks it, and the
+/// analysis runs once (<see cref="Analysis"/>), whichever analyzer's compilation end comes first. Each analyzer still
+/// offers every block itself, so an analyzer run alone (a test, an IDE pass for one rule) sees the whole compilation.
+/// </remarks>
 internal sealed class CompilationIndex
 {
+    private static readonly ConditionalWeakTable<Compilation, CompilationIndex> Shared = new();
+
     private readonly TorchSharpSymbols _symbols;
-    private readonly ConcurrentBag<(ISymbol Owner, IOperation Block)> _blocks = new();
+    private readonly ConcurrentDictionary<(ISymbol Owner, SyntaxNode Block), byte> _offered = new(OfferedBlockComparer.Instance);
+    private readonly ConcurrentBag<IndexedBlock> _blocks = new();
+    private readonly object _analysisGate = new();
+    private TrainingLossAnalysis? _analysis;
+    private AnalyzerOptions? _analysisOptions;
 
     private Dictionary<IMethodSymbol, IOperation>? _bodies;
     private Dictionary<IMethodSymbol, List<IOperation>>? _allBlocks;
@@ -24,49 +37,109 @@ internal sealed class CompilationIndex
     private Dictionary<IMethodSymbol, List<IOperation>>? _callSites;
     private readonly Dictionary<IOperation, Dictionary<ILocalSymbol, List<LocalWrite>>> _localWrites = new();
 
-    public CompilationIndex(TorchSharpSymbols symbols) => _symbols = symbols;
+    /// <summary><see cref="LoaderCreation.Resolve"/>'s results by expression (used only inside <see cref="Analysis"/>, under its lock).</summary>
+    public Dictionary<IOperation, ImmutableArray<LoaderCreation>> ResolvedLoaders { get; } = new();
+
+    private CompilationIndex(TorchSharpSymbols symbols) => _symbols = symbols;
 
     public TorchSharpSymbols Symbols => _symbols;
 
-    /// <summary>Registers the collection action; call <see cref="Freeze"/> at compilation end.</summary>
-    public void Register(CompilationStartAnalysisContext context) =>
+    /// <summary>The compilation's index, created by the first analyzer that asks; registers the collection action.</summary>
+    public static CompilationIndex ForCompilation(CompilationStartAnalysisContext context, TorchSharpSymbols symbols)
+    {
+        var index = Shared.GetValue(context.Compilation, _ => new CompilationIndex(symbols));
         context.RegisterOperationBlockAction(block =>
         {
-            foreach (var operation in block.OperationBlocks) Add(block.OwningSymbol, operation);
+            foreach (var operation in block.OperationBlocks) index.Add(block.OwningSymbol, operation);
         });
+        return index;
+    }
 
-    /// <summary>Keeps a member's operation block if it touches TorchSharp.</summary>
+    /// <summary>
+    /// The batch-degree analysis of the whole compilation, computed once for all analyzers sharing this index. Call it
+    /// at compilation end only: by then the calling analyzer has offered every block. The result is read-only.
+    /// </summary>
+    public TrainingLossAnalysis Analysis(AnalyzerOptions options)
+    {
+        lock (_analysisGate)
+        {
+            if (_analysis is null || !ReferenceEquals(_analysisOptions, options))
+            {
+                if (_bodies is null) Freeze();
+                _analysis = TrainingLossAnalysis.Run(this, options);
+                _analysisOptions = options;
+            }
+            return _analysis;
+        }
+    }
+
+    /// <summary>
+    /// Keeps a member's operation block if it touches TorchSharp (ordinary code that never mentions a TorchSharp type
+    /// is not kept), with what the analysis looks up in it, all found in one walk. A block another analyzer already
+    /// offered is skipped (same member and syntax: the same block, however its operations were obtained).
+    /// </summary>
     public void Add(ISymbol owner, IOperation block)
     {
-        if (TouchesTorchSharp(block)) _blocks.Add((owner, block));
-    }
-
-    /// <summary>Cheap filter: ordinary code that never mentions a TorchSharp type is not kept.</summary>
-    private bool TouchesTorchSharp(IOperation block)
-    {
+        if (!_offered.TryAdd((owner, block.Syntax), 0)) return;
+        var indexed = new IndexedBlock(owner, block);
+        // A block without a parent is the root ReachingWrite looks writes up in: collect them in this same walk.
+        var localWrites = block.Parent is null ? NewLocalWrites() : null;
+        var touchesTorchSharp = false;
         foreach (var operation in block.DescendantsAndSelf())
         {
-            var type = operation.Type;
-            if (type is null) continue;
-            if (type.ContainingAssembly is { } assembly &&
-                SymbolEqualityComparer.Default.Equals(assembly, _symbols.Tensor.ContainingAssembly)) return true;
-            if (_symbols.IsDataLoader(type) || _symbols.IsModule(type)) return true;
+            if (localWrites is not null) CollectLocalWrite(operation, localWrites);
+            if (!touchesTorchSharp && operation.Type is { } type) touchesTorchSharp = IsTorchSharpType(type);
+            var isRoot = ReferenceEquals(operation, block);
+            // Switch on Kind first: most operations are none of these, and an enum test is cheaper than type tests.
+            switch (operation.Kind)
+            {
+                case OperationKind.Invocation:
+                    var invocation = (IInvocationOperation)operation;
+                    if (LoaderCreation.IsCreation(invocation, _symbols)) indexed.LoaderCreations.Add(invocation);
+                    if (_symbols.IsBackward(invocation)) indexed.Backwards.Add(invocation);
+                    if (!isRoot && IsDeclaredHere(invocation.TargetMethod)) indexed.CallSites.Add((invocation.TargetMethod.OriginalDefinition, invocation));
+                    break;
+                case OperationKind.ObjectCreation:
+                    var creation = (IObjectCreationOperation)operation;
+                    if (LoaderCreation.IsCreation(creation, _symbols)) indexed.LoaderCreations.Add(creation);
+                    if (!isRoot && creation.Constructor is { } constructor && IsDeclaredHere(constructor)) indexed.CallSites.Add((constructor.OriginalDefinition, creation));
+                    break;
+                case OperationKind.SimpleAssignment when !isRoot:
+                    var assignment = (ISimpleAssignmentOperation)operation;
+                    if (assignment.Target is IFieldReferenceOperation field) indexed.MemberWrites.Add((field.Field.OriginalDefinition, assignment.Value));
+                    else if (assignment.Target is IPropertyReferenceOperation property) indexed.MemberWrites.Add((property.Property.OriginalDefinition, assignment.Value));
+                    break;
+                case OperationKind.Loop when operation is IForEachLoopOperation forEach:
+                    indexed.ForEachLoops.Add(forEach);
+                    break;
+            }
         }
-        return false;
+        indexed.LocalWrites = localWrites;
+        if (touchesTorchSharp) _blocks.Add(indexed);
     }
 
-    public ImmutableArray<(ISymbol Owner, IOperation Block)> Blocks { get; private set; }
+    /// <summary>Only calls to this compilation's methods are looked up (<see cref="CallsTo"/>: parameters of source methods).</summary>
+    private bool IsDeclaredHere(IMethodSymbol method) =>
+        SymbolEqualityComparer.Default.Equals(method.ContainingAssembly, _symbols.Compilation.Assembly);
 
-    public void Freeze()
+    private bool IsTorchSharpType(ITypeSymbol type) =>
+        type.ContainingAssembly is { } assembly && SymbolEqualityComparer.Default.Equals(assembly, _symbols.Tensor.ContainingAssembly) ||
+        // Only a class can derive from DataLoader or Module: numbers, strings, structs skip the base-type walk.
+        type is { TypeKind: TypeKind.Class, SpecialType: SpecialType.None } && (_symbols.IsDataLoader(type) || _symbols.IsModule(type));
+
+    public ImmutableArray<IndexedBlock> Blocks { get; private set; }
+
+    private void Freeze()
     {
         Blocks = _blocks.ToImmutableArray();
         _bodies = new Dictionary<IMethodSymbol, IOperation>(SymbolEqualityComparer.Default);
         _allBlocks = new Dictionary<IMethodSymbol, List<IOperation>>(SymbolEqualityComparer.Default);
         _memberWrites = new Dictionary<ISymbol, List<IOperation>>(SymbolEqualityComparer.Default);
         _callSites = new Dictionary<IMethodSymbol, List<IOperation>>(SymbolEqualityComparer.Default);
-        foreach (var (owner, block) in Blocks)
+        foreach (var indexed in Blocks)
         {
-            if (owner is IMethodSymbol method)
+            var block = indexed.Block;
+            if (indexed.Owner is IMethodSymbol method)
             {
                 // A constructor's base(...) call can come as a block of its own, beside the body.
                 Add(_allBlocks, method.OriginalDefinition, block);
@@ -80,24 +153,9 @@ internal sealed class CompilationIndex
             {
                 foreach (var property in propInit.InitializedProperties) Add(_memberWrites, property.OriginalDefinition, propInit.Value);
             }
-            foreach (var operation in block.Descendants())
-            {
-                switch (operation)
-                {
-                    case ISimpleAssignmentOperation { Target: IFieldReferenceOperation field } assignment:
-                        Add(_memberWrites, field.Field.OriginalDefinition, assignment.Value);
-                        break;
-                    case ISimpleAssignmentOperation { Target: IPropertyReferenceOperation property } assignment:
-                        Add(_memberWrites, property.Property.OriginalDefinition, assignment.Value);
-                        break;
-                    case IInvocationOperation invocation:
-                        Add(_callSites, invocation.TargetMethod.OriginalDefinition, invocation);
-                        break;
-                    case IObjectCreationOperation { Constructor: { } constructor } creation:
-                        Add(_callSites, constructor.OriginalDefinition, creation);
-                        break;
-                }
-            }
+            foreach (var (member, value) in indexed.MemberWrites) Add(_memberWrites, member, value);
+            if (indexed.LocalWrites is not null) _localWrites[block] = indexed.LocalWrites;
+            foreach (var (target, call) in indexed.CallSites) Add(_callSites, target, call);
         }
     }
 
@@ -160,44 +218,52 @@ internal sealed class CompilationIndex
     private static bool IsWithin(IOperation inner, IOperation outer) =>
         ReferenceEquals(inner, outer) || TrainingLoopFinder.IsInside(inner, outer);
 
+    private static Dictionary<ILocalSymbol, List<LocalWrite>> NewLocalWrites() => new(SymbolEqualityComparer.Default);
+
     private static Dictionary<ILocalSymbol, List<LocalWrite>> CollectLocalWrites(IOperation root)
     {
-        var result = new Dictionary<ILocalSymbol, List<LocalWrite>>(SymbolEqualityComparer.Default);
-        foreach (var operation in root.DescendantsAndSelf())
-        {
-            switch (operation)
-            {
-                case IVariableDeclaratorOperation declarator when declarator.GetVariableInitializer() is not null:
-                    Add(result, declarator.Symbol, new LocalWrite(declarator, tracked: true));
-                    break;
-                case IForEachLoopOperation { LoopControlVariable: IVariableDeclaratorOperation variable } forEach:
-                    Add(result, variable.Symbol, new LocalWrite(forEach, tracked: true));
-                    break;
-                case IForEachLoopOperation { LoopControlVariable: { } deconstructed } forEach:
-                    // foreach (var (x, y) in loader): each part is written by the loop.
-                    foreach (var local in deconstructed.DescendantsAndSelf().OfType<ILocalReferenceOperation>())
-                        Add(result, local.Local, new LocalWrite(forEach, tracked: true));
-                    break;
-                case ISimpleAssignmentOperation { Target: ILocalReferenceOperation target }:
-                    Add(result, target.Local, new LocalWrite(operation, tracked: true));
-                    break;
-                case ICompoundAssignmentOperation { Target: ILocalReferenceOperation target }:
-                    Add(result, target.Local, new LocalWrite(operation, tracked: true));
-                    break;
-                case IIncrementOrDecrementOperation { Target: ILocalReferenceOperation target }:
-                    Add(result, target.Local, new LocalWrite(operation, tracked: false));
-                    break;
-                case IDeconstructionAssignmentOperation deconstruction:
-                    foreach (var local in deconstruction.Target.DescendantsAndSelf().OfType<ILocalReferenceOperation>())
-                        Add(result, local.Local, new LocalWrite(local, tracked: false));
-                    break;
-                case IArgumentOperation { Value: ILocalReferenceOperation byRef } argument
-                    when argument.Parameter is { RefKind: RefKind.Ref or RefKind.Out }:
-                    Add(result, byRef.Local, new LocalWrite(argument, tracked: false));
-                    break;
-            }
-        }
+        var result = NewLocalWrites();
+        foreach (var operation in root.DescendantsAndSelf()) CollectLocalWrite(operation, result);
         return result;
+    }
+
+    /// <summary>Records the local write <paramref name="operation"/> is, if any.</summary>
+    private static void CollectLocalWrite(IOperation operation, Dictionary<ILocalSymbol, List<LocalWrite>> into)
+    {
+        if (operation.Kind is not (OperationKind.VariableDeclarator or OperationKind.Loop or OperationKind.SimpleAssignment or
+            OperationKind.CompoundAssignment or OperationKind.Increment or OperationKind.Decrement or
+            OperationKind.DeconstructionAssignment or OperationKind.Argument)) return;
+        switch (operation)
+        {
+            case IVariableDeclaratorOperation declarator when declarator.GetVariableInitializer() is not null:
+                Add(into, declarator.Symbol, new LocalWrite(declarator, tracked: true));
+                break;
+            case IForEachLoopOperation { LoopControlVariable: IVariableDeclaratorOperation variable } forEach:
+                Add(into, variable.Symbol, new LocalWrite(forEach, tracked: true));
+                break;
+            case IForEachLoopOperation { LoopControlVariable: { } deconstructed } forEach:
+                // foreach (var (x, y) in loader): each part is written by the loop.
+                foreach (var local in deconstructed.DescendantsAndSelf().OfType<ILocalReferenceOperation>())
+                    Add(into, local.Local, new LocalWrite(forEach, tracked: true));
+                break;
+            case ISimpleAssignmentOperation { Target: ILocalReferenceOperation target }:
+                Add(into, target.Local, new LocalWrite(operation, tracked: true));
+                break;
+            case ICompoundAssignmentOperation { Target: ILocalReferenceOperation target }:
+                Add(into, target.Local, new LocalWrite(operation, tracked: true));
+                break;
+            case IIncrementOrDecrementOperation { Target: ILocalReferenceOperation target }:
+                Add(into, target.Local, new LocalWrite(operation, tracked: false));
+                break;
+            case IDeconstructionAssignmentOperation deconstruction:
+                foreach (var local in deconstruction.Target.DescendantsAndSelf().OfType<ILocalReferenceOperation>())
+                    Add(into, local.Local, new LocalWrite(local, tracked: false));
+                break;
+            case IArgumentOperation { Value: ILocalReferenceOperation byRef } argument
+                when argument.Parameter is { RefKind: RefKind.Ref or RefKind.Out }:
+                Add(into, byRef.Local, new LocalWrite(argument, tracked: false));
+                break;
+        }
     }
 
     /// <summary>The outermost operation of the member that contains <paramref name="operation"/>.</summary>
@@ -224,4 +290,39 @@ internal readonly struct LocalWrite
 
     /// <summary>Where the write takes effect: a foreach variable before the body, anything else after itself.</summary>
     public int End => Operation is IForEachLoopOperation forEach ? forEach.Collection.Syntax.Span.End : Operation.Syntax.Span.End;
+}
+
+/// <summary>Identifies an offered block by its member and its syntax node.</summary>
+internal sealed class OfferedBlockComparer : IEqualityComparer<(ISymbol Owner, SyntaxNode Block)>
+{
+    public static readonly OfferedBlockComparer Instance = new();
+
+    public bool Equals((ISymbol Owner, SyntaxNode Block) x, (ISymbol Owner, SyntaxNode Block) y) =>
+        ReferenceEquals(x.Block, y.Block) && SymbolEqualityComparer.Default.Equals(x.Owner, y.Owner);
+
+    public int GetHashCode((ISymbol Owner, SyntaxNode Block) obj) => RuntimeHelpers.GetHashCode(obj.Block);
+}
+
+/// <summary>An operation block kept by the index, with what the analysis reads from it, each list in source order.</summary>
+internal sealed class IndexedBlock
+{
+    public IndexedBlock(ISymbol owner, IOperation block)
+    {
+        Owner = owner;
+        Block = block;
+    }
+
+    public ISymbol Owner { get; }
+    public IOperation Block { get; }
+    /// <summary>DataLoader creations (<see cref="LoaderCreation.IsCreation"/>), the block itself included.</summary>
+    public List<IOperation> LoaderCreations { get; } = new();
+    /// <summary><c>backward()</c> calls.</summary>
+    public List<IInvocationOperation> Backwards { get; } = new();
+    /// <summary>Invocations and constructor calls below the block, by their target's original definition.</summary>
+    public List<(IMethodSymbol Target, IOperation Call)> CallSites { get; } = new();
+    /// <summary>Values assigned to fields and properties below the block (initializers are the block itself).</summary>
+    public List<(ISymbol Member, IOperation Value)> MemberWrites { get; } = new();
+    public List<IForEachLoopOperation> ForEachLoops { get; } = new();
+    /// <summary>For a root block (no parent): its local writes by local, as <see cref="CompilationIndex.ReachingWrite"/> reads them.</summary>
+    public Dictionary<ILocalSymbol, List<LocalWrite>>? LocalWrites { get; set; }
 }

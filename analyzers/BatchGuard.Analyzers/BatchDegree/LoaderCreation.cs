@@ -91,28 +91,28 @@ internal sealed class LoaderCreation
     /// <summary>The creation this operation is, or null. <paramref name="index"/> follows user subclasses to their base(...) call.</summary>
     public static LoaderCreation? TryCreate(IOperation operation, TorchSharpSymbols symbols, CompilationIndex? index = null)
     {
-        LoaderCreation? result = null;
-        switch (operation)
-        {
-            case IInvocationOperation invocation when invocation.TargetMethod.Name == "DataLoader" &&
-                                                      SymbolEqualityComparer.Default.Equals(invocation.TargetMethod.ContainingType, symbols.UtilsData):
-                result = new LoaderCreation(invocation, invocation.Arguments);
-                break;
-            case IInvocationOperation { TargetMethod.MethodKind: MethodKind.Constructor } baseCall
-                when baseCall.Instance is IInstanceReferenceOperation && IsTorchSharpLoader(baseCall.TargetMethod.ContainingType, symbols):
-                result = new LoaderCreation(baseCall, baseCall.Arguments);
-                break;
-            case IObjectCreationOperation creation when IsTorchSharpLoader(creation.Type, symbols):
-                result = new LoaderCreation(creation, creation.Arguments);
-                break;
-        }
+        if (!IsCreation(operation, symbols)) return null;
+        var result = operation is IInvocationOperation invocation
+            ? new LoaderCreation(invocation, invocation.Arguments)
+            : new LoaderCreation(operation, ((IObjectCreationOperation)operation).Arguments);
         if (result is not null && index is not null) result.DatasetSize = DatasetSizeOf(result.Dataset?.Value, index, symbols);
         return result;
     }
 
+    /// <summary>Whether <see cref="TryCreate"/> would return a creation for this operation (cheap: no dataset lookup).</summary>
+    public static bool IsCreation(IOperation operation, TorchSharpSymbols symbols) => operation switch
+    {
+        IInvocationOperation { TargetMethod: { Name: "DataLoader" } method } =>
+            SymbolEqualityComparer.Default.Equals(method.ContainingType, symbols.UtilsData),
+        IInvocationOperation { TargetMethod.MethodKind: MethodKind.Constructor } baseCall =>
+            baseCall.Instance is IInstanceReferenceOperation && IsTorchSharpLoader(baseCall.TargetMethod.ContainingType, symbols),
+        IObjectCreationOperation creation => IsTorchSharpLoader(creation.Type, symbols),
+        _ => false,
+    };
+
     private static bool IsTorchSharpLoader(ITypeSymbol? type, TorchSharpSymbols symbols) =>
-        type is not null && symbols.IsDataLoader(type) &&
-        SymbolEqualityComparer.Default.Equals(type.ContainingAssembly, symbols.Tensor.ContainingAssembly);
+        type is not null && SymbolEqualityComparer.Default.Equals(type.ContainingAssembly, symbols.Tensor.ContainingAssembly) &&
+        symbols.IsDataLoader(type);
 
     /// <summary>
     /// The creations an expression of loader type can come from: through locals, fields, properties, parameters (every
@@ -120,9 +120,11 @@ internal sealed class LoaderCreation
     /// </summary>
     public static ImmutableArray<LoaderCreation> Resolve(IOperation expression, CompilationIndex index)
     {
+        // The same loop's collection is resolved for its consumers, for each backward() inside it and for BG0001.
+        if (index.ResolvedLoaders.TryGetValue(expression, out var resolved)) return resolved;
         var found = new List<LoaderCreation>();
         Resolve(expression, index, found, new HashSet<IOperation>(), depth: 0);
-        return found.GroupBy(c => c.Creation).Select(g => g.First()).ToImmutableArray();
+        return index.ResolvedLoaders[expression] = found.GroupBy(c => c.Creation).Select(g => g.First()).ToImmutableArray();
     }
 
     private static void Resolve(IOperation? expression, CompilationIndex index, List<LoaderCreation> found, HashSet<IOperation> visited, int depth)

@@ -11,7 +11,8 @@ namespace BatchGuard.Analyzers.BatchDegree;
 /// <summary>
 /// The whole-compilation picture both the Batching and the LossScaling analyzers report from: every
 /// <c>backward()</c>'s loss evaluated with the batch-degree model (findings BG0003-BG0005), every DataLoader creation,
-/// and which loops consume which loader.
+/// which loops consume which loader, and which loaders feed a batch-size-dependent loss. Computed once per compilation
+/// (<see cref="CompilationIndex.Analysis"/>) and read-only afterwards, so concurrent analyzers can share it.
 /// </summary>
 internal sealed class TrainingLossAnalysis
 {
@@ -25,7 +26,10 @@ internal sealed class TrainingLossAnalysis
     public List<LoaderCreation> Creations { get; } = new();
     /// <summary>For each creation (keyed by its syntax: stable however the operation was reached): the foreach loops that enumerate it.</summary>
     public Dictionary<SyntaxNode, List<IForEachLoopOperation>> Consumers { get; } = new();
+    /// <summary>The consuming loops (<see cref="Consumers"/>) that are training loops (<see cref="TrainingLoopFinder"/>).</summary>
     public HashSet<ILoopOperation> TrainingLoops { get; } = new();
+    /// <summary>BG0003/BG0004 findings keyed by the loader creations (their syntax) whose batches reached them.</summary>
+    public Dictionary<SyntaxNode, List<LossFinding>> BatchDependentLossesByLoader { get; } = new();
 
     public static TrainingLossAnalysis Run(CompilationIndex index, AnalyzerOptions options)
     {
@@ -36,32 +40,53 @@ internal sealed class TrainingLossAnalysis
         var dropLastHonoured = symbols.TorchSharpVersion is not { } version || version >= FirstVersionHonouringDropLast;
 
         var seen = new HashSet<SyntaxNode>();
-        foreach (var (_, block) in index.Blocks)
+        foreach (var block in index.Blocks)
         {
-            foreach (var loop in TrainingLoopFinder.Find(block, symbols)) analysis.TrainingLoops.Add(loop.Loop);
-            foreach (var operation in block.DescendantsAndSelf())
+            foreach (var call in block.LoaderCreations)
             {
-                if (LoaderCreation.TryCreate(operation, symbols, index) is { } creation && seen.Add(creation.Syntax)) analysis.Creations.Add(creation);
-                if (operation is IForEachLoopOperation forEach && symbols.IsDataLoader(forEach.Collection.WalkDownConversions().Type))
+                if (LoaderCreation.TryCreate(call, symbols, index) is { } creation && seen.Add(creation.Syntax)) analysis.Creations.Add(creation);
+            }
+            foreach (var forEach in block.ForEachLoops)
+            {
+                if (!symbols.IsDataLoader(forEach.Collection.WalkDownConversions().Type)) continue;
+                foreach (var source in LoaderCreation.Resolve(forEach.Collection, index))
                 {
-                    foreach (var source in LoaderCreation.Resolve(forEach.Collection, index))
-                    {
-                        if (!analysis.Consumers.TryGetValue(source.Syntax, out var loops)) analysis.Consumers[source.Syntax] = loops = new();
-                        loops.Add(forEach);
-                    }
+                    if (!analysis.Consumers.TryGetValue(source.Syntax, out var loops)) analysis.Consumers[source.Syntax] = loops = new();
+                    loops.Add(forEach);
                 }
-                if (operation is IInvocationOperation invocation && symbols.IsBackward(invocation))
+            }
+            foreach (var invocation in block.Backwards)
+            {
+                var loops = EnclosingLoaderLoops(invocation, symbols);
+                var loaders = loops.SelectMany(l => LoaderCreation.Resolve(l.Collection, index)).ToImmutableArray();
+                var batchesAreFull = loops.Any(LoaderCreation.HandlesShortBatches) ||
+                                     loaders.Length > 0 && loaders.All(l => !l.CanYieldShortBatch && (dropLastHonoured || l.IsExact));
+                evaluator.EvaluateBackward(invocation, loaders, loops.Select(l => l.Collection.WalkDownConversions()), batchesAreFull);
+            }
+        }
+        foreach (var loop in analysis.Consumers.Values.SelectMany(loops => loops))
+        {
+            if (TrainingLoopFinder.IsTrainingLoop(loop, symbols)) analysis.TrainingLoops.Add(loop);
+        }
+        analysis.Findings.AddRange(findings.Values.OrderBy(f => f.Site.Syntax.SpanStart));
+        analysis.IndexLossesByLoader();
+        return analysis;
+    }
+
+    private void IndexLossesByLoader()
+    {
+        foreach (var finding in Findings)
+        {
+            if (finding.RuleId is not (RuleIds.SumDividedByNominalBatchSize or RuleIds.LossNormalizedTwice)) continue;
+            foreach (var collection in finding.FeedingCollections)
+            {
+                foreach (var creation in LoaderCreation.Resolve(collection, Index))
                 {
-                    var loops = EnclosingLoaderLoops(invocation, symbols);
-                    var loaders = loops.SelectMany(l => LoaderCreation.Resolve(l.Collection, index)).ToImmutableArray();
-                    var batchesAreFull = loops.Any(LoaderCreation.HandlesShortBatches) ||
-                                         loaders.Length > 0 && loaders.All(l => !l.CanYieldShortBatch && (dropLastHonoured || l.IsExact));
-                    evaluator.EvaluateBackward(invocation, loaders, loops.Select(l => l.Collection.WalkDownConversions()), batchesAreFull);
+                    if (!BatchDependentLossesByLoader.TryGetValue(creation.Syntax, out var list)) BatchDependentLossesByLoader[creation.Syntax] = list = new();
+                    if (!list.Contains(finding)) list.Add(finding);
                 }
             }
         }
-        analysis.Findings.AddRange(findings.Values.OrderBy(f => f.Site.Syntax.SpanStart));
-        return analysis;
     }
 
     private static List<IForEachLoopOperation> EnclosingLoaderLoops(IOperation operation, TorchSharpSymbols symbols)

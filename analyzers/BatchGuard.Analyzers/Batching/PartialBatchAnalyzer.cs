@@ -1,17 +1,16 @@
-using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Linq;
 using BatchGuard.Analyzers.BatchDegree;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
-using Microsoft.CodeAnalysis.Operations;
 
 namespace BatchGuard.Analyzers.Batching;
 
 /// <summary>
 /// BG0001 (a loader's short final batch reaches a batch-size-dependent loss), BG0002 (a training loader can yield a
-/// short final batch), both at the DataLoader creation and reported at compilation end; and BG0008 (drop_last: true on
-/// a TorchSharp older than 0.102.5, which ignores it), reported as each creation is analysed.
+/// short final batch), both at the DataLoader creation and reported at compilation end from the batch-degree analysis
+/// shared with <see cref="LossScaling.LossNormalizationAnalyzer"/> (computed once per compilation); and BG0008
+/// (drop_last: true on a TorchSharp older than 0.102.5, which ignores it), reported as each creation is analysed.
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class PartialBatchAnalyzer : TorchSharpAnalyzer
@@ -39,13 +38,10 @@ public sealed class PartialBatchAnalyzer : TorchSharpAnalyzer
             }), OperationKind.Invocation, OperationKind.ObjectCreation);
         }
 
-        var index = new CompilationIndex(symbols);
-        index.Register(context);
+        var index = CompilationIndex.ForCompilation(context, symbols);
         context.RegisterCompilationEndAction(end => Guarded(() =>
         {
-            index.Freeze();
-            var analysis = TrainingLossAnalysis.Run(index, end.Options);
-            var batchDependentLosses = LossesByLoader(analysis);
+            var analysis = index.Analysis(end.Options);
             foreach (var creation in analysis.Creations)
             {
                 if (!creation.CanYieldShortBatch) continue;
@@ -59,7 +55,7 @@ public sealed class PartialBatchAnalyzer : TorchSharpAnalyzer
                     ? ImmutableDictionary<string, string?>.Empty.Add(ExplicitDropLastFalse, "true")
                     : ImmutableDictionary<string, string?>.Empty;
 
-                if (batchDependentLosses.TryGetValue(creation.Syntax, out var losses))
+                if (analysis.BatchDependentLossesByLoader.TryGetValue(creation.Syntax, out var losses))
                 {
                     var first = losses.OrderBy(f => f.Site.Syntax.SyntaxTree.FilePath).ThenBy(f => f.Site.Syntax.SpanStart).First();
                     var where = $"{LoaderCreation.Shorten(first.Site.Syntax.ToString())}, {first.RuleId}";
@@ -80,24 +76,5 @@ public sealed class PartialBatchAnalyzer : TorchSharpAnalyzer
                 }
             }
         }));
-    }
-
-    /// <summary>BG0003/BG0004 findings keyed by the loader creations whose batches reached them.</summary>
-    private static Dictionary<SyntaxNode, List<LossFinding>> LossesByLoader(TrainingLossAnalysis analysis)
-    {
-        var result = new Dictionary<SyntaxNode, List<LossFinding>>();
-        foreach (var finding in analysis.Findings)
-        {
-            if (finding.RuleId is not (RuleIds.SumDividedByNominalBatchSize or RuleIds.LossNormalizedTwice)) continue;
-            foreach (var collection in finding.FeedingCollections)
-            {
-                foreach (var creation in LoaderCreation.Resolve(collection, analysis.Index))
-                {
-                    if (!result.TryGetValue(creation.Syntax, out var list)) result[creation.Syntax] = list = new();
-                    if (!list.Contains(finding)) list.Add(finding);
-                }
-            }
-        }
-        return result;
     }
 }

@@ -53,6 +53,21 @@ internal static class TrainingLoopFinder
             .ToImmutableArray();
     }
 
+    /// <summary>
+    /// Whether <see cref="Find"/> on the block containing <paramref name="loop"/> returns it: its body calls
+    /// <c>backward()</c> and <c>step()</c>, and no loop nested in it does. Cheaper than <see cref="Find"/> when only a
+    /// few loops are asked about.
+    /// </summary>
+    public static bool IsTrainingLoop(ILoopOperation loop, TorchSharpSymbols symbols) =>
+        CallsBackwardAndStep(loop, symbols) &&
+        !loop.Descendants().OfType<ILoopOperation>().Any(inner => CallsBackwardAndStep(inner, symbols));
+
+    private static bool CallsBackwardAndStep(ILoopOperation loop, TorchSharpSymbols symbols)
+    {
+        var calls = InvocationsInBody(loop);
+        return calls.Any(symbols.IsBackward) && calls.Any(symbols.IsOptimizerStep);
+    }
+
     /// <summary>Invocations in the loop's body in source order, skipping nested lambdas and local functions.</summary>
     public static ImmutableArray<IInvocationOperation> InvocationsInBody(ILoopOperation loop)
     {

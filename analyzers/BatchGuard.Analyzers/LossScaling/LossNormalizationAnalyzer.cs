@@ -9,7 +9,8 @@ namespace BatchGuard.Analyzers.LossScaling;
 /// <summary>
 /// BG0003 (sum divided by the nominal batch size), BG0004 (loss normalised twice), BG0005 (division by a count that can
 /// be zero): batch-size-dependent normalisations on the way from a batch to <c>backward()</c>, found with the
-/// batch-degree model across the compilation (helpers, lambdas, custom loss modules). Reported at compilation end.
+/// batch-degree model across the compilation (helpers, lambdas, custom loss modules). Reported at compilation end from
+/// the analysis shared with <see cref="Batching.PartialBatchAnalyzer"/> (computed once per compilation).
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class LossNormalizationAnalyzer : TorchSharpAnalyzer
@@ -22,12 +23,10 @@ public sealed class LossNormalizationAnalyzer : TorchSharpAnalyzer
 
     private protected override void OnCompilationStart(CompilationStartAnalysisContext context, TorchSharpSymbols symbols)
     {
-        var index = new CompilationIndex(symbols);
-        index.Register(context);
+        var index = CompilationIndex.ForCompilation(context, symbols);
         context.RegisterCompilationEndAction(end => Guarded(() =>
         {
-            index.Freeze();
-            foreach (var finding in TrainingLossAnalysis.Run(index, end.Options).Findings)
+            foreach (var finding in index.Analysis(end.Options).Findings)
             {
                 var descriptor = finding.RuleId switch
                 {
