@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Collections.Immutable;
@@ -20,12 +21,12 @@ namespace BatchGuard.Analyzers.BatchDegree;
 /// analysis runs once (<see cref="Analysis"/>), whichever analyzer's compilation end comes first. Each analyzer still
 /// offers every block itself, so an analyzer run alone (a test, an IDE pass for one rule) sees the whole compilation.
 /// </remarks>
-internal sealed class CompilationIndex
+internal sealed class CompilationIndex : ISourceLookup
 {
     private static readonly ConditionalWeakTable<Compilation, CompilationIndex> Shared = new();
 
     private readonly TorchSharpSymbols _symbols;
-    private readonly ConcurrentDictionary<(ISymbol Owner, SyntaxNode Block), byte> _offered = new(OfferedBlockComparer.Instance);
+    private readonly ConcurrentDictionary<(ISymbol Owner, SyntaxNode Block), Lazy<IndexedBlock?>> _offered = new(OfferedBlockComparer.Instance);
     private readonly ConcurrentBag<IndexedBlock> _blocks = new();
     private readonly object _analysisGate = new();
     private TrainingLossAnalysis? _analysis;
@@ -44,14 +45,21 @@ internal sealed class CompilationIndex
 
     public TorchSharpSymbols Symbols => _symbols;
 
-    /// <summary>The compilation's index, created by the first analyzer that asks; registers the collection action.</summary>
-    public static CompilationIndex ForCompilation(CompilationStartAnalysisContext context, TorchSharpSymbols symbols)
+    /// <summary>
+    /// The compilation's index, created by the first analyzer that asks; registers the collection action, which also
+    /// hands each kept block to <paramref name="onBlock"/> (the analyzer's as-you-type reporting).
+    /// </summary>
+    public static CompilationIndex ForCompilation(CompilationStartAnalysisContext context, TorchSharpSymbols symbols,
+        Action<OperationBlockAnalysisContext, IndexedBlock>? onBlock = null)
     {
         var index = Shared.GetValue(context.Compilation, _ => new CompilationIndex(symbols));
-        context.RegisterOperationBlockAction(block =>
+        context.RegisterOperationBlockAction(block => AnalyzerSafety.Run(() =>
         {
-            foreach (var operation in block.OperationBlocks) index.Add(block.OwningSymbol, operation);
-        });
+            foreach (var operation in block.OperationBlocks)
+            {
+                if (index.Add(block.OwningSymbol, operation) is { } kept && onBlock is not null) onBlock(block, kept);
+            }
+        }));
         return index;
     }
 
@@ -76,18 +84,21 @@ internal sealed class CompilationIndex
     /// <summary>
     /// Keeps a member's operation block if it touches TorchSharp (ordinary code that never mentions a TorchSharp type
     /// is not kept), with what the analysis looks up in it, all found in one walk. A block another analyzer already
-    /// offered is skipped (same member and syntax: the same block, however its operations were obtained).
+    /// offered is walked once (same member and syntax: the same block, however its operations were obtained).
+    /// Returns the kept block, or null.
     /// </summary>
-    public void Add(ISymbol owner, IOperation block)
+    public IndexedBlock? Add(ISymbol owner, IOperation block) =>
+        _offered.GetOrAdd((owner, block.Syntax), _ => new Lazy<IndexedBlock?>(() => Walk(owner, block))).Value;
+
+    private IndexedBlock? Walk(ISymbol owner, IOperation block)
     {
-        if (!_offered.TryAdd((owner, block.Syntax), 0)) return;
         var indexed = new IndexedBlock(owner, block);
         // A block without a parent is the root ReachingWrite looks writes up in: collect them in this same walk.
-        var localWrites = block.Parent is null ? NewLocalWrites() : null;
+        var localWrites = block.Parent is null ? LocalWrites.New() : null;
         var touchesTorchSharp = false;
         foreach (var operation in block.DescendantsAndSelf())
         {
-            if (localWrites is not null) CollectLocalWrite(operation, localWrites);
+            if (localWrites is not null) LocalWrites.Record(operation, localWrites);
             if (!touchesTorchSharp && operation.Type is { } type) touchesTorchSharp = IsTorchSharpType(type);
             var isRoot = ReferenceEquals(operation, block);
             // Switch on Kind first: most operations are none of these, and an enum test is cheaper than type tests.
@@ -114,8 +125,10 @@ internal sealed class CompilationIndex
                     break;
             }
         }
-        indexed.LocalWrites = localWrites;
-        if (touchesTorchSharp) _blocks.Add(indexed);
+        indexed.LocalWriteMap = localWrites;
+        if (!touchesTorchSharp) return null;
+        _blocks.Add(indexed);
+        return indexed;
     }
 
     /// <summary>Only calls to this compilation's methods are looked up (<see cref="CallsTo"/>: parameters of source methods).</summary>
@@ -154,7 +167,7 @@ internal sealed class CompilationIndex
                 foreach (var property in propInit.InitializedProperties) Add(_memberWrites, property.OriginalDefinition, propInit.Value);
             }
             foreach (var (member, value) in indexed.MemberWrites) Add(_memberWrites, member, value);
-            if (indexed.LocalWrites is not null) _localWrites[block] = indexed.LocalWrites;
+            if (indexed.LocalWriteMap is not null) _localWrites[block] = indexed.LocalWriteMap;
             foreach (var (target, call) in indexed.CallSites) Add(_callSites, target, call);
         }
     }
@@ -181,89 +194,11 @@ internal sealed class CompilationIndex
     public IReadOnlyList<IOperation> CallsTo(IMethodSymbol method) =>
         _callSites!.TryGetValue(method.OriginalDefinition, out var calls) ? calls : (IReadOnlyList<IOperation>)System.Array.Empty<IOperation>();
 
-    /// <summary>
-    /// The value a local holds where it is read: the last write that ends before the read, in source order. A write
-    /// inside a branch that does not contain the read is not trusted (the other path may not write), so null.
-    /// Writes the model cannot follow (ref/out, deconstruction, increments) make the local unknown: null.
-    /// </summary>
     public LocalWrite? ReachingWrite(ILocalReferenceOperation read)
     {
         var root = Root(read);
-        if (!_localWrites.TryGetValue(root, out var writesByLocal))
-        {
-            _localWrites[root] = writesByLocal = CollectLocalWrites(root);
-        }
-        if (!writesByLocal.TryGetValue(read.Local, out var writes)) return null;
-        LocalWrite? last = null;
-        foreach (var write in writes)
-        {
-            if (!write.Tracked) return null;
-            if (write.End <= read.Syntax.SpanStart && (last is null || write.End > last.Value.End)) last = write;
-        }
-        if (last is null || !SharesBranch(last.Value.Operation, read)) return null;
-        return last;
-    }
-
-    private static bool SharesBranch(IOperation write, IOperation read)
-    {
-        for (var current = write.Parent; current is not null; current = current.Parent)
-        {
-            if (current is IConditionalOperation or ISwitchOperation or ISwitchCaseOperation or ITryOperation or ICatchClauseOperation &&
-                !TrainingLoopFinder.IsInside(read, current) && !(current is IConditionalOperation c && IsWithin(write, c.Condition)))
-                return false;
-        }
-        return true;
-    }
-
-    private static bool IsWithin(IOperation inner, IOperation outer) =>
-        ReferenceEquals(inner, outer) || TrainingLoopFinder.IsInside(inner, outer);
-
-    private static Dictionary<ILocalSymbol, List<LocalWrite>> NewLocalWrites() => new(SymbolEqualityComparer.Default);
-
-    private static Dictionary<ILocalSymbol, List<LocalWrite>> CollectLocalWrites(IOperation root)
-    {
-        var result = NewLocalWrites();
-        foreach (var operation in root.DescendantsAndSelf()) CollectLocalWrite(operation, result);
-        return result;
-    }
-
-    /// <summary>Records the local write <paramref name="operation"/> is, if any.</summary>
-    private static void CollectLocalWrite(IOperation operation, Dictionary<ILocalSymbol, List<LocalWrite>> into)
-    {
-        if (operation.Kind is not (OperationKind.VariableDeclarator or OperationKind.Loop or OperationKind.SimpleAssignment or
-            OperationKind.CompoundAssignment or OperationKind.Increment or OperationKind.Decrement or
-            OperationKind.DeconstructionAssignment or OperationKind.Argument)) return;
-        switch (operation)
-        {
-            case IVariableDeclaratorOperation declarator when declarator.GetVariableInitializer() is not null:
-                Add(into, declarator.Symbol, new LocalWrite(declarator, tracked: true));
-                break;
-            case IForEachLoopOperation { LoopControlVariable: IVariableDeclaratorOperation variable } forEach:
-                Add(into, variable.Symbol, new LocalWrite(forEach, tracked: true));
-                break;
-            case IForEachLoopOperation { LoopControlVariable: { } deconstructed } forEach:
-                // foreach (var (x, y) in loader): each part is written by the loop.
-                foreach (var local in deconstructed.DescendantsAndSelf().OfType<ILocalReferenceOperation>())
-                    Add(into, local.Local, new LocalWrite(forEach, tracked: true));
-                break;
-            case ISimpleAssignmentOperation { Target: ILocalReferenceOperation target }:
-                Add(into, target.Local, new LocalWrite(operation, tracked: true));
-                break;
-            case ICompoundAssignmentOperation { Target: ILocalReferenceOperation target }:
-                Add(into, target.Local, new LocalWrite(operation, tracked: true));
-                break;
-            case IIncrementOrDecrementOperation { Target: ILocalReferenceOperation target }:
-                Add(into, target.Local, new LocalWrite(operation, tracked: false));
-                break;
-            case IDeconstructionAssignmentOperation deconstruction:
-                foreach (var local in deconstruction.Target.DescendantsAndSelf().OfType<ILocalReferenceOperation>())
-                    Add(into, local.Local, new LocalWrite(local, tracked: false));
-                break;
-            case IArgumentOperation { Value: ILocalReferenceOperation byRef } argument
-                when argument.Parameter is { RefKind: RefKind.Ref or RefKind.Out }:
-                Add(into, byRef.Local, new LocalWrite(argument, tracked: false));
-                break;
-        }
+        if (!_localWrites.TryGetValue(root, out var writesByLocal)) _localWrites[root] = writesByLocal = LocalWrites.Collect(root);
+        return LocalWrites.Reaching(writesByLocal, read);
     }
 
     /// <summary>The outermost operation of the member that contains <paramref name="operation"/>.</summary>
@@ -273,23 +208,6 @@ internal sealed class CompilationIndex
         while (current.Parent is not null) current = current.Parent;
         return current;
     }
-}
-
-/// <summary>A write that reaches a read of a local: a declarator, an assignment, or a foreach's iteration variable.</summary>
-internal readonly struct LocalWrite
-{
-    public LocalWrite(IOperation operation, bool tracked)
-    {
-        Operation = operation;
-        Tracked = tracked;
-    }
-
-    public IOperation Operation { get; }
-    /// <summary>False for writes the model does not follow (ref/out, deconstruction, increments).</summary>
-    public bool Tracked { get; }
-
-    /// <summary>Where the write takes effect: a foreach variable before the body, anything else after itself.</summary>
-    public int End => Operation is IForEachLoopOperation forEach ? forEach.Collection.Syntax.Span.End : Operation.Syntax.Span.End;
 }
 
 /// <summary>Identifies an offered block by its member and its syntax node.</summary>
@@ -323,6 +241,23 @@ internal sealed class IndexedBlock
     /// <summary>Values assigned to fields and properties below the block (initializers are the block itself).</summary>
     public List<(ISymbol Member, IOperation Value)> MemberWrites { get; } = new();
     public List<IForEachLoopOperation> ForEachLoops { get; } = new();
-    /// <summary>For a root block (no parent): its local writes by local, as <see cref="CompilationIndex.ReachingWrite"/> reads them.</summary>
-    public Dictionary<ILocalSymbol, List<LocalWrite>>? LocalWrites { get; set; }
+    /// <summary>For a root block (no parent): its local writes by local, as <see cref="LocalWrites.Reaching"/> reads them.</summary>
+    public Dictionary<ILocalSymbol, List<LocalWrite>>? LocalWriteMap { get; set; }
+
+    private BlockLossAnalysis? _local;
+    private AnalyzerOptions? _localOptions;
+
+    /// <summary>What this block shows by itself (<see cref="BlockLossAnalysis"/>), computed once for every analyzer that asks.</summary>
+    public BlockLossAnalysis LocalAnalysis(TorchSharpSymbols symbols, AnalyzerOptions options)
+    {
+        lock (Backwards)
+        {
+            if (_local is null || !ReferenceEquals(_localOptions, options))
+            {
+                _local = BlockLossAnalysis.Run(this, symbols, options);
+                _localOptions = options;
+            }
+            return _local;
+        }
+    }
 }

@@ -19,7 +19,7 @@ internal sealed partial class DegreeEvaluator
     private const int MaxCallDepth = 6;
     private const int MaxEvaluationDepth = 256;
 
-    private readonly CompilationIndex _index;
+    private readonly ISourceLookup _index;
     private readonly TorchSharpSymbols _symbols;
     private readonly Func<IOperation, string, bool> _isNominalName;
     private readonly Dictionary<(string Rule, SyntaxNode Site), LossFinding> _findings;
@@ -32,7 +32,7 @@ internal sealed partial class DegreeEvaluator
     private ImmutableArray<LoaderCreation> _feedingLoaders;
     private bool _batchesAreFull;
 
-    public DegreeEvaluator(CompilationIndex index, Func<IOperation, string, bool> isNominalName,
+    public DegreeEvaluator(ISourceLookup index, Func<IOperation, string, bool> isNominalName,
         Dictionary<(string Rule, SyntaxNode Site), LossFinding> findings)
     {
         _index = index;
@@ -120,7 +120,9 @@ internal sealed partial class DegreeEvaluator
             case IParameterReferenceOperation parameter:
                 return frame.Lookup(parameter.Parameter) ??
                        // An unbound tensor parameter (a training step that receives its batch): presume per-sample.
-                       (_symbols.IsTensor(parameter.Type) ? BatchValue.PerSample(0) : BatchValue.Unknown);
+                       (_symbols.IsTensor(parameter.Type) ? BatchValue.PerSample(0)
+                           : IsNumeric(parameter.Type) ? NumberParameterValue(parameter)
+                           : BatchValue.Unknown);
             case IFieldReferenceOperation or IPropertyReferenceOperation:
                 return MemberValue((IMemberReferenceOperation)operation, frame);
             case IArrayElementReferenceOperation element:
@@ -226,6 +228,17 @@ internal sealed partial class DegreeEvaluator
             return joined;
         }
         return BatchValue.Unknown;
+    }
+
+    /// <summary>
+    /// An unbound number parameter (Train(..., int batchSize)): named like the batch size, the nominal one; named like
+    /// a count, unknown (it may come from the batch); otherwise a setting that does not scale with the batch.
+    /// </summary>
+    private BatchValue NumberParameterValue(IParameterReferenceOperation parameter)
+    {
+        var name = parameter.Parameter.Name;
+        if (_isNominalName(parameter, name)) return BatchValue.Nominal(parameter.Syntax.ToString());
+        return LooksLikeACount(name) ? BatchValue.Unknown : BatchValue.Constant;
     }
 
     private static bool FirstIndexIsRange(IPropertyReferenceOperation indexer)

@@ -89,7 +89,7 @@ internal sealed class LoaderCreation
     }
 
     /// <summary>The creation this operation is, or null. <paramref name="index"/> follows user subclasses to their base(...) call.</summary>
-    public static LoaderCreation? TryCreate(IOperation operation, TorchSharpSymbols symbols, CompilationIndex? index = null)
+    public static LoaderCreation? TryCreate(IOperation operation, TorchSharpSymbols symbols, ISourceLookup? index = null)
     {
         if (!IsCreation(operation, symbols)) return null;
         var result = operation is IInvocationOperation invocation
@@ -118,7 +118,7 @@ internal sealed class LoaderCreation
     /// The creations an expression of loader type can come from: through locals, fields, properties, parameters (every
     /// call site in the compilation), factory methods, and user subclasses' constructors. Empty when none is visible.
     /// </summary>
-    public static ImmutableArray<LoaderCreation> Resolve(IOperation expression, CompilationIndex index)
+    public static ImmutableArray<LoaderCreation> Resolve(IOperation expression, ISourceLookup index)
     {
         // The same loop's collection is resolved for its consumers, for each backward() inside it and for BG0001.
         if (index.ResolvedLoaders.TryGetValue(expression, out var resolved)) return resolved;
@@ -127,7 +127,7 @@ internal sealed class LoaderCreation
         return index.ResolvedLoaders[expression] = found.GroupBy(c => c.Creation).Select(g => g.First()).ToImmutableArray();
     }
 
-    private static void Resolve(IOperation? expression, CompilationIndex index, List<LoaderCreation> found, HashSet<IOperation> visited, int depth)
+    private static void Resolve(IOperation? expression, ISourceLookup index, List<LoaderCreation> found, HashSet<IOperation> visited, int depth)
     {
         if (expression is null || depth > 8) return;
         expression = expression.WalkDownConversions();
@@ -212,7 +212,7 @@ internal sealed class LoaderCreation
         ImmutableHashSet.Create("randn", "rand", "zeros", "ones", "empty", "full", "randn_like", "arange");
 
     /// <summary>A TensorDataset over a tensor created with a constant first dimension.</summary>
-    private static long? DatasetSizeOf(IOperation? dataset, CompilationIndex index, TorchSharpSymbols symbols)
+    private static long? DatasetSizeOf(IOperation? dataset, ISourceLookup index, TorchSharpSymbols symbols)
     {
         var creation = Follow(dataset, index) as IInvocationOperation;
         if (creation is null || creation.TargetMethod.Name != "TensorDataset" ||
@@ -228,7 +228,7 @@ internal sealed class LoaderCreation
             : AsLong(size?.ConstantValue);
     }
 
-    private static IOperation? Follow(IOperation? operation, CompilationIndex index)
+    private static IOperation? Follow(IOperation? operation, ISourceLookup index)
     {
         for (var i = 0; i < 4 && operation is not null; i++)
         {

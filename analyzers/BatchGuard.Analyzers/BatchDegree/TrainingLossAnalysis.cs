@@ -30,6 +30,10 @@ internal sealed class TrainingLossAnalysis
     public HashSet<ILoopOperation> TrainingLoops { get; } = new();
     /// <summary>BG0003/BG0004 findings keyed by the loader creations (their syntax) whose batches reached them.</summary>
     public Dictionary<SyntaxNode, List<LossFinding>> BatchDependentLossesByLoader { get; } = new();
+    /// <summary>Findings already reported by their block as the user typed (<see cref="BlockLossAnalysis.Reportable"/>), by rule and site.</summary>
+    public HashSet<(string Rule, SyntaxNode Site)> ReportedAsTyped { get; } = new();
+    /// <summary>Loader creations (their syntax) whose BG0001 their block already reported (<see cref="BlockLossAnalysis.ReportableLoaders"/>).</summary>
+    public HashSet<SyntaxNode> LoadersReportedAsTyped { get; } = new();
 
     public static TrainingLossAnalysis Run(CompilationIndex index, AnalyzerOptions options)
     {
@@ -37,7 +41,6 @@ internal sealed class TrainingLossAnalysis
         var symbols = index.Symbols;
         var findings = new Dictionary<(string, SyntaxNode), LossFinding>();
         var evaluator = new DegreeEvaluator(index, (at, name) => IsNominalBatchSizeName(options, at, name), findings);
-        var dropLastHonoured = symbols.TorchSharpVersion is not { } version || version >= FirstVersionHonouringDropLast;
 
         var seen = new HashSet<SyntaxNode>();
         foreach (var block in index.Blocks)
@@ -55,14 +58,22 @@ internal sealed class TrainingLossAnalysis
                     loops.Add(forEach);
                 }
             }
-            foreach (var invocation in block.Backwards)
+            if (block.Backwards.Count == 0) continue;
+            // The block's own evaluations: complete ones are reused, the others need the whole compilation.
+            var local = block.LocalAnalysis(symbols, options);
+            foreach (var evaluation in local.Evaluations)
             {
-                var loops = EnclosingLoaderLoops(invocation, symbols);
-                var loaders = loops.SelectMany(l => LoaderCreation.Resolve(l.Collection, index)).ToImmutableArray();
-                var batchesAreFull = loops.Any(LoaderCreation.HandlesShortBatches) ||
-                                     loaders.Length > 0 && loaders.All(l => !l.CanYieldShortBatch && (dropLastHonoured || l.IsExact));
-                evaluator.EvaluateBackward(invocation, loaders, loops.Select(l => l.Collection.WalkDownConversions()), batchesAreFull);
+                if (evaluation.Complete)
+                {
+                    foreach (var finding in evaluation.Findings) Merge(findings, finding);
+                }
+                else
+                {
+                    EvaluateBackward(evaluation.Backward, index, evaluator);
+                }
             }
+            foreach (var finding in local.Reportable) analysis.ReportedAsTyped.Add((finding.RuleId, finding.Site.Syntax));
+            foreach (var loader in local.ReportableLoaders) analysis.LoadersReportedAsTyped.Add(loader.Creation.Syntax);
         }
         foreach (var loop in analysis.Consumers.Values.SelectMany(loops => loops))
         {
@@ -71,6 +82,32 @@ internal sealed class TrainingLossAnalysis
         analysis.Findings.AddRange(findings.Values.OrderBy(f => f.Site.Syntax.SpanStart));
         analysis.IndexLossesByLoader();
         return analysis;
+    }
+
+    /// <summary>
+    /// Evaluates the loss of one <c>backward()</c> within <paramref name="lookup"/>'s scope: the loaders enumerated by
+    /// its enclosing loops give the nominal batch size, and whether their batches are always full.
+    /// </summary>
+    public static void EvaluateBackward(IInvocationOperation backward, ISourceLookup lookup, DegreeEvaluator evaluator)
+    {
+        var symbols = lookup.Symbols;
+        var dropLastHonoured = symbols.TorchSharpVersion is not { } version || version >= FirstVersionHonouringDropLast;
+        var loops = EnclosingLoaderLoops(backward, symbols);
+        var loaders = loops.SelectMany(l => LoaderCreation.Resolve(l.Collection, lookup)).ToImmutableArray();
+        var batchesAreFull = loops.Any(LoaderCreation.HandlesShortBatches) ||
+                             loaders.Length > 0 && loaders.All(l => !l.CanYieldShortBatch && (dropLastHonoured || l.IsExact));
+        evaluator.EvaluateBackward(backward, loaders, loops.Select(l => l.Collection.WalkDownConversions()), batchesAreFull);
+    }
+
+    /// <summary>Adds a copy of a block's finding (whose own object stays with the block's evaluation).</summary>
+    private static void Merge(Dictionary<(string, SyntaxNode), LossFinding> findings, LossFinding finding)
+    {
+        var key = (finding.RuleId, finding.Site.Syntax);
+        if (!findings.TryGetValue(key, out var merged))
+        {
+            findings[key] = merged = new LossFinding(finding.RuleId, finding.Site, finding.Divisor, finding.MessageArgs, finding.Properties);
+        }
+        merged.FeedingCollections.UnionWith(finding.FeedingCollections);
     }
 
     private void IndexLossesByLoader()
@@ -104,7 +141,7 @@ internal sealed class TrainingLossAnalysis
     /// A symbol named like the nominal batch size: batchSize, BatchSize, batch_size, BATCH_SIZE, trainBatchSize..., or a
     /// name listed in <c>dotnet_diagnostic.BG0003.nominal_batch_size_names</c>.
     /// </summary>
-    private static bool IsNominalBatchSizeName(AnalyzerOptions options, IOperation at, string name)
+    public static bool IsNominalBatchSizeName(AnalyzerOptions options, IOperation at, string name)
     {
         var normalized = name.Replace("_", "").ToLowerInvariant();
         if (normalized.EndsWith("batchsize", StringComparison.Ordinal)) return true;

@@ -8,8 +8,10 @@ namespace BatchGuard.Analyzers.Batching;
 
 /// <summary>
 /// BG0001 (a loader's short final batch reaches a batch-size-dependent loss), BG0002 (a training loader can yield a
-/// short final batch), both at the DataLoader creation and reported at compilation end from the batch-degree analysis
-/// shared with <see cref="LossScaling.LossNormalizationAnalyzer"/> (computed once per compilation); and BG0008
+/// short final batch), both at the DataLoader creation, from the batch-degree analysis shared with
+/// <see cref="LossScaling.LossNormalizationAnalyzer"/>: BG0001 as the user types when the loader, its loops and the loss
+/// are in one method (<see cref="BlockLossAnalysis"/>), otherwise at compilation end; BG0002 at compilation end
+/// (whether a loader trains can depend on any method of the compilation); and BG0008
 /// (drop_last: true on a TorchSharp older than 0.102.5, which ignores it), reported as each creation is analysed.
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
@@ -38,29 +40,26 @@ public sealed class PartialBatchAnalyzer : TorchSharpAnalyzer
             }), OperationKind.Invocation, OperationKind.ObjectCreation);
         }
 
-        var index = CompilationIndex.ForCompilation(context, symbols);
+        // As the user types: a loader whose batches only this block's loops read, feeding a loss the block proves.
+        var index = CompilationIndex.ForCompilation(context, symbols, (block, indexed) =>
+        {
+            if (indexed.Backwards.Count == 0 || indexed.LoaderCreations.Count == 0) return;
+            foreach (var loader in indexed.LocalAnalysis(symbols, block.Options).ReportableLoaders)
+                block.ReportDiagnostic(PartialBatchFeedsLoss(loader.Creation, loader.Loss));
+        });
         context.RegisterCompilationEndAction(end => Guarded(() =>
         {
             var analysis = index.Analysis(end.Options);
             foreach (var creation in analysis.Creations)
             {
-                if (!creation.CanYieldShortBatch) continue;
+                if (!creation.CanYieldShortBatch || analysis.LoadersReportedAsTyped.Contains(creation.Syntax)) continue;
                 analysis.Consumers.TryGetValue(creation.Syntax, out var consumers);
                 if (consumers is not null && consumers.Any(LoaderCreation.HandlesShortBatches)) continue;
 
-                var additional = creation is { DropLastSetting: DropLastSetting.False, DropLast: { } explicitFalse }
-                    ? new[] { explicitFalse.Value.Syntax.GetLocation() }
-                    : System.Array.Empty<Location>();
-                var properties = additional.Length > 0
-                    ? ImmutableDictionary<string, string?>.Empty.Add(ExplicitDropLastFalse, "true")
-                    : ImmutableDictionary<string, string?>.Empty;
-
                 if (analysis.BatchDependentLossesByLoader.TryGetValue(creation.Syntax, out var losses))
                 {
-                    var first = losses.OrderBy(f => f.Site.Syntax.SyntaxTree.FilePath).ThenBy(f => f.Site.Syntax.SpanStart).First();
-                    var where = $"{LoaderCreation.Shorten(first.Site.Syntax.ToString())}, {first.RuleId}";
-                    end.ReportDiagnostic(Diagnostic.Create(Descriptors.BG0001_PartialBatchFeedsBatchDependentLoss,
-                        creation.Location, additional, properties, creation.Name, creation.ShortBatchReason, where));
+                    var first = losses.OrderBy(f => f.Site.Syntax.SyntaxTree.FilePath, System.StringComparer.Ordinal).ThenBy(f => f.Site.Syntax.SpanStart).First();
+                    end.ReportDiagnostic(PartialBatchFeedsLoss(creation, first));
                     continue;
                 }
 
@@ -71,10 +70,25 @@ public sealed class PartialBatchAnalyzer : TorchSharpAnalyzer
                     : consumers.Any(analysis.TrainingLoops.Contains);
                 if (isTraining)
                 {
+                    var (additional, properties) = ExplicitFalse(creation);
                     end.ReportDiagnostic(Diagnostic.Create(Descriptors.BG0002_TrainingLoaderKeepsPartialBatch,
                         creation.Location, additional, properties, creation.Name, creation.ShortBatchReason));
                 }
             }
         }));
     }
+
+    private static Diagnostic PartialBatchFeedsLoss(LoaderCreation creation, LossFinding first)
+    {
+        var (additional, properties) = ExplicitFalse(creation);
+        var where = $"{LoaderCreation.Shorten(first.Site.Syntax.ToString())}, {first.RuleId}";
+        return Diagnostic.Create(Descriptors.BG0001_PartialBatchFeedsBatchDependentLoss,
+            creation.Location, additional, properties, creation.Name, creation.ShortBatchReason, where);
+    }
+
+    /// <summary>An explicit <c>drop_last: false</c> goes to the code fix as additional location 0 and a property.</summary>
+    private static (Location[] Additional, ImmutableDictionary<string, string?> Properties) ExplicitFalse(LoaderCreation creation) =>
+        creation is { DropLastSetting: DropLastSetting.False, DropLast: { } explicitFalse }
+            ? (new[] { explicitFalse.Value.Syntax.GetLocation() }, ImmutableDictionary<string, string?>.Empty.Add(ExplicitDropLastFalse, "true"))
+            : (System.Array.Empty<Location>(), ImmutableDictionary<string, string?>.Empty);
 }

@@ -34,7 +34,7 @@ internal static class Descriptors
         "DataLoader yields a short final batch into a loss whose scale depends on the batch size",
         "DataLoader '{0}' can yield a short final batch ({1}) and its batches reach a loss whose magnitude depends on the batch size ({2}); the loss will spike once per epoch: pass drop_last: true or make the loss independent of the batch size",
         Categories.Batching, DiagnosticSeverity.Warning,
-        "A DataLoader without drop_last whose dataset size is not a multiple of the batch size yields one short batch per epoch. When that batch meets a loss whose magnitude depends on the batch size (BG0003/BG0004), the loss and its gradient jump once per epoch.", CompilationEnd);
+        "A DataLoader without drop_last whose dataset size is not a multiple of the batch size yields one short batch per epoch. When that batch meets a loss whose magnitude depends on the batch size (BG0003/BG0004), the loss and its gradient jump once per epoch.");
 
     public static readonly DiagnosticDescriptor BG0002_TrainingLoaderKeepsPartialBatch = Rule(
         RuleIds.TrainingLoaderKeepsPartialBatch,
@@ -48,21 +48,21 @@ internal static class Descriptors
         "Sum over the batch divided by the nominal batch size",
         "'{0}' sums over the batch but is divided by the nominal batch size '{1}'; the short final batch is under-weighted: divide by the actual batch size ({2}) instead",
         Categories.LossScaling, DiagnosticSeverity.Warning,
-        "Dividing a sum over the batch by a constant batch size only equals the mean when every batch is full. The last batch of an epoch is usually smaller, so its loss and gradient are scaled down.", CompilationEnd);
+        "Dividing a sum over the batch by a constant batch size only equals the mean when every batch is full. The last batch of an epoch is usually smaller, so its loss and gradient are scaled down.");
 
     public static readonly DiagnosticDescriptor BG0004_LossNormalizedTwice = Rule(
         RuleIds.LossNormalizedTwice,
         "Loss normalised twice by the batch",
         "'{0}' is already averaged over the batch and is {1} again by '{2}'; the loss now scales like {3} and spikes on short batches: remove the second normalisation",
         Categories.LossScaling, DiagnosticSeverity.Warning,
-        "A loss that is already a mean over the batch (Reduction.Mean, .mean(), or a sum divided by a count from the batch) and is divided again by a batch-correlated count scales like 1/b. Short batches then produce larger losses and gradients.", CompilationEnd);
+        "A loss that is already a mean over the batch (Reduction.Mean, .mean(), or a sum divided by a count from the batch) and is divided again by a batch-correlated count scales like 1/b. Short batches then produce larger losses and gradients.");
 
     public static readonly DiagnosticDescriptor BG0005_DivisionByCountThatCanBeZero = Rule(
         RuleIds.DivisionByCountThatCanBeZero,
         "Loss divided by a count from the batch that can be zero",
         "The loss is divided by '{0}', a count computed from the batch that is zero when the batch has no matches; guard it with {1}",
         Categories.LossScaling, DiagnosticSeverity.Warning,
-        "Counts computed from the batch (positives, matched boxes, non-padding tokens) are zero for some batches, most often the short last one. Division by zero turns the loss into NaN or Inf, which reaches the weights.", CompilationEnd);
+        "Counts computed from the batch (positives, matched boxes, non-padding tokens) are zero for some batches, most often the short last one. Division by zero turns the loss into NaN or Inf, which reaches the weights.");
 
     public static readonly DiagnosticDescriptor BG0008_DropLastIgnoredByOldTorchSharp = Rule(
         RuleIds.DropLastIgnoredByOldTorchSharp,

@@ -30,21 +30,25 @@ public abstract class TorchSharpAnalyzer : DiagnosticAnalyzer
     /// Runs an analysis callback so that an unexpected failure on odd code costs a missed diagnostic, never a broken
     /// build (AD0001). Tests set <see cref="AnalyzerSafety.RethrowForTests"/> so such bugs still fail loudly there.
     /// </summary>
-    private protected static void Guarded(Action action)
+    private protected static void Guarded(Action action) => AnalyzerSafety.Run(action);
+}
+
+/// <summary>How analyzer callbacks run: failures swallowed in users' builds, rethrown in tests.</summary>
+internal static class AnalyzerSafety
+{
+    /// <summary>Switch for tests: rethrow analyzer failures instead of swallowing them.</summary>
+    public static volatile bool RethrowForTests;
+
+    /// <summary>Runs a callback so that an unexpected failure costs a missed diagnostic, never a broken build (AD0001).</summary>
+    public static void Run(Action action)
     {
         try
         {
             action();
         }
-        catch (Exception e) when (e is not OperationCanceledException && !AnalyzerSafety.RethrowForTests)
+        catch (Exception e) when (e is not OperationCanceledException && !RethrowForTests)
         {
             // Deliberately swallowed: see summary.
         }
     }
-}
-
-/// <summary>Switch for tests: rethrow analyzer failures instead of swallowing them.</summary>
-internal static class AnalyzerSafety
-{
-    public static volatile bool RethrowForTests;
 }

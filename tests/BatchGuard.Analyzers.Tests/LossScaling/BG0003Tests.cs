@@ -72,6 +72,41 @@ public sealed class BG0003Tests
         await VerifyLoss.Diagnostics(source);
     }
 
+    private static string TrainWithParameter(string parameter, string divisor, string loaderBatchSize = "") => TestReferences.Usings + $$"""
+        class Trainer
+        {
+            void Train(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer, torch.utils.data.Dataset train, int {{parameter}})
+            {
+                foreach (var b in torch.utils.data.DataLoader(train, {{(loaderBatchSize.Length > 0 ? loaderBatchSize : parameter)}}, shuffle: true))
+                {
+                    var loss = {{divisor}};
+                    optimizer.zero_grad();
+                    loss.backward();
+                    optimizer.step();
+                }
+            }
+        }
+        """;
+
+    [Fact]
+    public async Task Sum_divided_by_a_batch_size_parameter_is_reported()
+    {
+        await VerifyLoss.Diagnostics(TrainWithParameter("batchSize", """{|BG0003:(net.forward(b["x"]) - b["y"]).abs().sum() / batchSize|}"""));
+    }
+
+    [Fact]
+    public async Task Sum_divided_by_the_parameter_passed_as_the_loaders_batch_size_is_reported()
+    {
+        await VerifyLoss.Diagnostics(TrainWithParameter("n", """{|BG0003:(net.forward(b["x"]) - b["y"]).abs().sum() / n|}"""));
+    }
+
+    [Fact]
+    public async Task Sum_divided_by_a_number_parameter_that_is_not_the_batch_size_is_not_reported()
+    {
+        // Train(..., int scale): a setting, not the loader's batch size and not named like one: no claim.
+        await VerifyLoss.Diagnostics(TrainWithParameter("scale", """(net.forward(b["x"]) - b["y"]).abs().sum() / scale""", loaderBatchSize: "16"));
+    }
+
     [Fact]
     public async Task Message_names_the_sum_the_nominal_size_and_the_actual_size()
     {

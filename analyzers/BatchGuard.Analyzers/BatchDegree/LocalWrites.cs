@@ -1,0 +1,115 @@
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace BatchGuard.Analyzers.BatchDegree;
+
+/// <summary>Local writes of a member, by local, and which one reaches a read.</summary>
+internal static class LocalWrites
+{
+    /// <summary>
+    /// The value a local holds where it is read: the last write that ends before the read, in source order. A write
+    /// inside a branch that does not contain the read is not trusted (the other path may not write), so null.
+    /// Writes the model cannot follow (ref/out, deconstruction, increments) make the local unknown: null.
+    /// </summary>
+    public static LocalWrite? Reaching(Dictionary<ILocalSymbol, List<LocalWrite>> writesByLocal, ILocalReferenceOperation read)
+    {
+        if (!writesByLocal.TryGetValue(read.Local, out var writes)) return null;
+        LocalWrite? last = null;
+        foreach (var write in writes)
+        {
+            if (!write.Tracked) return null;
+            if (write.End <= read.Syntax.SpanStart && (last is null || write.End > last.Value.End)) last = write;
+        }
+        if (last is null || !SharesBranch(last.Value.Operation, read)) return null;
+        return last;
+    }
+
+    private static bool SharesBranch(IOperation write, IOperation read)
+    {
+        for (var current = write.Parent; current is not null; current = current.Parent)
+        {
+            if (current is IConditionalOperation or ISwitchOperation or ISwitchCaseOperation or ITryOperation or ICatchClauseOperation &&
+                !TrainingLoopFinder.IsInside(read, current) && !(current is IConditionalOperation c && IsWithin(write, c.Condition)))
+                return false;
+        }
+        return true;
+    }
+
+    private static bool IsWithin(IOperation inner, IOperation outer) =>
+        ReferenceEquals(inner, outer) || TrainingLoopFinder.IsInside(inner, outer);
+
+    public static Dictionary<ILocalSymbol, List<LocalWrite>> New() => new(SymbolEqualityComparer.Default);
+
+    /// <summary>Every local write below <paramref name="root"/>, by local, in source order.</summary>
+    public static Dictionary<ILocalSymbol, List<LocalWrite>> Collect(IOperation root)
+    {
+        var result = New();
+        foreach (var operation in root.DescendantsAndSelf()) Record(operation, result);
+        return result;
+    }
+
+    /// <summary>Records the local write <paramref name="operation"/> is, if any.</summary>
+    public static void Record(IOperation operation, Dictionary<ILocalSymbol, List<LocalWrite>> into)
+    {
+        if (operation.Kind is not (OperationKind.VariableDeclarator or OperationKind.Loop or OperationKind.SimpleAssignment or
+            OperationKind.CompoundAssignment or OperationKind.Increment or OperationKind.Decrement or
+            OperationKind.DeconstructionAssignment or OperationKind.Argument)) return;
+        switch (operation)
+        {
+            case IVariableDeclaratorOperation declarator when declarator.GetVariableInitializer() is not null:
+                AddTo(into, declarator.Symbol, new LocalWrite(declarator, tracked: true));
+                break;
+            case IForEachLoopOperation { LoopControlVariable: IVariableDeclaratorOperation variable } forEach:
+                AddTo(into, variable.Symbol, new LocalWrite(forEach, tracked: true));
+                break;
+            case IForEachLoopOperation { LoopControlVariable: { } deconstructed } forEach:
+                // foreach (var (x, y) in loader): each part is written by the loop.
+                foreach (var local in deconstructed.DescendantsAndSelf().OfType<ILocalReferenceOperation>())
+                    AddTo(into, local.Local, new LocalWrite(forEach, tracked: true));
+                break;
+            case ISimpleAssignmentOperation { Target: ILocalReferenceOperation target }:
+                AddTo(into, target.Local, new LocalWrite(operation, tracked: true));
+                break;
+            case ICompoundAssignmentOperation { Target: ILocalReferenceOperation target }:
+                AddTo(into, target.Local, new LocalWrite(operation, tracked: true));
+                break;
+            case IIncrementOrDecrementOperation { Target: ILocalReferenceOperation target }:
+                AddTo(into, target.Local, new LocalWrite(operation, tracked: false));
+                break;
+            case IDeconstructionAssignmentOperation deconstruction:
+                foreach (var local in deconstruction.Target.DescendantsAndSelf().OfType<ILocalReferenceOperation>())
+                    AddTo(into, local.Local, new LocalWrite(local, tracked: false));
+                break;
+            case IArgumentOperation { Value: ILocalReferenceOperation byRef } argument
+                when argument.Parameter is { RefKind: RefKind.Ref or RefKind.Out }:
+                AddTo(into, byRef.Local, new LocalWrite(argument, tracked: false));
+                break;
+        }
+    }
+
+    private static void AddTo(Dictionary<ILocalSymbol, List<LocalWrite>> map, ILocalSymbol local, LocalWrite write)
+    {
+        if (!map.TryGetValue(local, out var list)) map[local] = list = new List<LocalWrite>();
+        list.Add(write);
+    }
+}
+
+/// <summary>A write that reaches a read of a local: a declarator, an assignment, or a foreach's iteration variable.</summary>
+internal readonly struct LocalWrite
+{
+    public LocalWrite(IOperation operation, bool tracked)
+    {
+        Operation = operation;
+        Tracked = tracked;
+    }
+
+    public IOperation Operation { get; }
+    /// <summary>False for writes the model does not follow (ref/out, deconstruction, increments).</summary>
+    public bool Tracked { get; }
+
+    /// <summary>Where the write takes effect: a foreach variable before the body, anything else after itself.</summary>
+    public int End => Operation is IForEachLoopOperation forEach ? forEach.Collection.Syntax.Span.End : Operation.Syntax.Span.End;
+}
+
