@@ -32,12 +32,13 @@ internal sealed class BlockLossAnalysis
     /// <summary>BG0001: loaders of this block whose short batch reaches a complete BG0003/BG0004 finding.</summary>
     public IReadOnlyList<LoaderFinding> ReportableLoaders { get; }
 
-    public static BlockLossAnalysis Run(IndexedBlock block, TorchSharpSymbols symbols, AnalyzerOptions options)
+    public static BlockLossAnalysis Run(IndexedBlock block, AnalyzerOptions options)
     {
+        var symbols = block.Index.Symbols;
         var evaluations = new List<BackwardEvaluation>();
         foreach (var backward in block.Backwards)
         {
-            var scope = new BlockScope(symbols, block);
+            var scope = new BlockScope(block.Index);
             var findings = new Dictionary<(string, SyntaxNode), LossFinding>();
             var evaluator = new DegreeEvaluator(scope, (at, name) => TrainingLossAnalysis.IsNominalBatchSizeName(options, at, name), findings);
             TrainingLossAnalysis.EvaluateBackward(backward, scope, evaluator);
@@ -64,7 +65,7 @@ internal sealed class BlockLossAnalysis
         if (batchDependent.Count == 0) return result;
         foreach (var operation in block.LoaderCreations)
         {
-            var scope = new BlockScope(symbols, block);
+            var scope = new BlockScope(block.Index);
             if (LoaderCreation.TryCreate(operation, symbols, scope) is not { CanYieldShortBatch: true } creation || scope.ReachedOutside) continue;
             if (OnlyEnumeratedHere(creation, block.Block) is not { Count: > 0 } loops || loops.Any(LoaderCreation.HandlesShortBatches)) continue;
             var collections = new HashSet<IOperation>(loops.Select(l => l.Collection.WalkDownConversions()));
@@ -86,7 +87,7 @@ internal sealed class BlockLossAnalysis
         while (parent is IConversionOperation) parent = parent.Parent;
         if (parent is not IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator }) return null;
         var loops = new List<IForEachLoopOperation>();
-        foreach (var operation in root.DescendantsAndSelf())
+        foreach (var operation in root.PreOrder())
         {
             if (operation is not ILocalReferenceOperation read || !SymbolEqualityComparer.Default.Equals(read.Local, declarator.Symbol)) continue;
             var user = read.Parent;

@@ -16,15 +16,15 @@ namespace BatchGuard.Analyzers.BatchDegree;
 /// </summary>
 internal sealed class BlockScope : ISourceLookup
 {
+    private readonly CompilationIndex _index;
     private readonly Compilation _compilation;
-    private readonly Dictionary<IOperation, Dictionary<ILocalSymbol, List<LocalWrite>>> _localWrites = new();
     private readonly Dictionary<IMethodSymbol, IOperation?> _bodies = new(SymbolEqualityComparer.Default);
 
-    public BlockScope(TorchSharpSymbols symbols, IndexedBlock block)
+    public BlockScope(CompilationIndex index)
     {
-        Symbols = symbols;
-        _compilation = symbols.Compilation;
-        if (block.LocalWriteMap is { } writes) _localWrites[block.Block] = writes;
+        _index = index;
+        Symbols = index.Symbols;
+        _compilation = index.Symbols.Compilation;
     }
 
     public TorchSharpSymbols Symbols { get; }
@@ -38,6 +38,8 @@ internal sealed class BlockScope : ISourceLookup
     {
         var definition = method.OriginalDefinition;
         if (_bodies.TryGetValue(definition, out var cached)) return cached;
+        // A body some analyzer was already handed needs no binding.
+        if (_index.OfferedBody(definition) is { } offered) return _bodies[definition] = offered;
         return _bodies[definition] = BindBody(definition);
     }
 
@@ -74,8 +76,6 @@ internal sealed class BlockScope : ISourceLookup
 
     public LocalWrite? ReachingWrite(ILocalReferenceOperation read)
     {
-        var root = CompilationIndex.Root(read);
-        if (!_localWrites.TryGetValue(root, out var writesByLocal)) _localWrites[root] = writesByLocal = LocalWrites.Collect(root);
-        return LocalWrites.Reaching(writesByLocal, read);
+        return _index.ReachingWrite(read);
     }
 }

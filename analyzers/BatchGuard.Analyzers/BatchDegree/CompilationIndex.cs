@@ -11,9 +11,11 @@ using Microsoft.CodeAnalysis.Operations;
 namespace BatchGuard.Analyzers.BatchDegree;
 
 /// <summary>
-/// The operation blocks of a compilation that touch TorchSharp, gathered while the compiler analyses each member and
-/// queried once at compilation end: method bodies (to follow helpers, custom losses' forward, factories), writes to
-/// fields and properties, call sites (to follow a loader passed as an argument), and local writes per body.
+/// The operation blocks of a compilation, gathered while the compiler analyses each member and queried at compilation
+/// end: method bodies (to follow helpers, custom losses' forward, factories), writes to fields and properties, call
+/// sites (to follow a loader passed as an argument), and local writes per body. Only members whose text can matter
+/// are walked when offered (<see cref="SourceMarks"/>); field writes and call sites are looked up by name when a query
+/// needs them, so ordinary code costs a text test, not an operation walk.
 /// </summary>
 /// <remarks>
 /// One index per compilation, shared by every analyzer that reports from the batch-degree model
@@ -26,28 +28,34 @@ internal sealed class CompilationIndex : ISourceLookup
     private static readonly ConditionalWeakTable<Compilation, CompilationIndex> Shared = new();
 
     private readonly TorchSharpSymbols _symbols;
-    private readonly ConcurrentDictionary<(ISymbol Owner, SyntaxNode Block), Lazy<IndexedBlock?>> _offered = new(OfferedBlockComparer.Instance);
-    private readonly ConcurrentBag<IndexedBlock> _blocks = new();
+    private readonly Lazy<SourceMarks> _marks;
+    private readonly ConcurrentDictionary<(ISymbol Owner, SyntaxNode Block), Lazy<IndexedBlock>> _offered = new(OfferedBlockComparer.Instance);
+    private readonly ConcurrentDictionary<IMethodSymbol, IOperation> _offeredBodies = new(SymbolEqualityComparer.Default);
     private readonly object _analysisGate = new();
     private TrainingLossAnalysis? _analysis;
     private AnalyzerOptions? _analysisOptions;
 
-    private Dictionary<IMethodSymbol, IOperation>? _bodies;
-    private Dictionary<IMethodSymbol, List<IOperation>>? _allBlocks;
-    private Dictionary<ISymbol, List<IOperation>>? _memberWrites;
-    private Dictionary<IMethodSymbol, List<IOperation>>? _callSites;
-    private readonly Dictionary<IOperation, Dictionary<ILocalSymbol, List<LocalWrite>>> _localWrites = new();
+    // Built at the first analysis (Freeze), used under its lock.
+    private Dictionary<IMethodSymbol, List<IOperation>>? _blocksOf;
+    private Dictionary<SyntaxTree, List<IndexedBlock>>? _blocksByTree;
+    private readonly Dictionary<ISymbol, List<IOperation>> _writesTo = new(SymbolEqualityComparer.Default);
+    private readonly Dictionary<IMethodSymbol, List<IOperation>> _callsTo = new(SymbolEqualityComparer.Default);
+    private readonly ConcurrentDictionary<IOperation, Dictionary<ILocalSymbol, List<LocalWrite>>> _localWrites = new();
 
     /// <summary><see cref="LoaderCreation.Resolve"/>'s results by expression (used only inside <see cref="Analysis"/>, under its lock).</summary>
     public Dictionary<IOperation, ImmutableArray<LoaderCreation>> ResolvedLoaders { get; } = new();
 
-    private CompilationIndex(TorchSharpSymbols symbols) => _symbols = symbols;
+    private CompilationIndex(TorchSharpSymbols symbols)
+    {
+        _symbols = symbols;
+        _marks = new Lazy<SourceMarks>(() => SourceMarks.Scan(symbols.Compilation));
+    }
 
     public TorchSharpSymbols Symbols => _symbols;
 
     /// <summary>
     /// The compilation's index, created by the first analyzer that asks; registers the collection action, which also
-    /// hands each kept block to <paramref name="onBlock"/> (the analyzer's as-you-type reporting).
+    /// hands each walked block to <paramref name="onBlock"/> (the analyzer's as-you-type reporting).
     /// </summary>
     public static CompilationIndex ForCompilation(CompilationStartAnalysisContext context, TorchSharpSymbols symbols,
         Action<OperationBlockAnalysisContext, IndexedBlock>? onBlock = null)
@@ -57,7 +65,8 @@ internal sealed class CompilationIndex : ISourceLookup
         {
             foreach (var operation in block.OperationBlocks)
             {
-                if (index.Add(block.OwningSymbol, operation) is { } kept && onBlock is not null) onBlock(block, kept);
+                var indexed = index.Add(block.OwningSymbol, operation);
+                if (indexed.Backwards.Count > 0 && onBlock is not null) onBlock(block, indexed);
             }
         }));
         return index;
@@ -73,7 +82,7 @@ internal sealed class CompilationIndex : ISourceLookup
         {
             if (_analysis is null || !ReferenceEquals(_analysisOptions, options))
             {
-                if (_bodies is null) Freeze();
+                if (_blocksOf is null) Freeze();
                 _analysis = TrainingLossAnalysis.Run(this, options);
                 _analysisOptions = options;
             }
@@ -82,25 +91,40 @@ internal sealed class CompilationIndex : ISourceLookup
     }
 
     /// <summary>
-    /// Keeps a member's operation block if it touches TorchSharp (ordinary code that never mentions a TorchSharp type
-    /// is not kept), with what the analysis looks up in it, all found in one walk. A block another analyzer already
-    /// offered is walked once (same member and syntax: the same block, however its operations were obtained).
-    /// Returns the kept block, or null.
+    /// Records a member's operation block, once however many analyzers offer it (same member and syntax: the same
+    /// block, however its operations were obtained). Only a block whose text can matter is walked: one that mentions
+    /// <c>backward</c> or <c>DataLoader</c> (or a DataLoader subclass's constructor) in full, one with a <c>foreach</c>
+    /// for its loops over loaders; the rest of the code is looked at only when a query names it
+    /// (<see cref="WritesTo"/>, <see cref="CallsTo"/>).
     /// </summary>
-    public IndexedBlock? Add(ISymbol owner, IOperation block) =>
-        _offered.GetOrAdd((owner, block.Syntax), _ => new Lazy<IndexedBlock?>(() => Walk(owner, block))).Value;
+    public IndexedBlock Add(ISymbol owner, IOperation block) =>
+        _offered.GetOrAdd((owner, block.Syntax), _ => new Lazy<IndexedBlock>(() => Walk(owner, block))).Value;
 
-    private IndexedBlock? Walk(ISymbol owner, IOperation block)
+    private IndexedBlock Walk(ISymbol owner, IOperation block)
     {
-        var indexed = new IndexedBlock(owner, block);
-        // A block without a parent is the root ReachingWrite looks writes up in: collect them in this same walk.
-        var localWrites = block.Parent is null ? LocalWrites.New() : null;
-        var touchesTorchSharp = false;
-        foreach (var operation in block.DescendantsAndSelf())
+        var indexed = new IndexedBlock(this, owner, block);
+        if (owner is IMethodSymbol method && block is IMethodBodyBaseOperation or IBlockOperation) _offeredBodies.TryAdd(method.OriginalDefinition, block);
+        var marks = _marks.Value;
+        var span = block.Syntax.Span;
+        var tree = block.Syntax.SyntaxTree;
+        if (marks.DataLoaderAliased || marks.Mentions(tree, SourceMarks.Backward, span) || marks.Mentions(tree, SourceMarks.DataLoader, span) ||
+            owner is IMethodSymbol { MethodKind: MethodKind.Constructor } constructor && _symbols.IsDataLoader(constructor.ContainingType))
         {
-            if (localWrites is not null) LocalWrites.Record(operation, localWrites);
-            if (!touchesTorchSharp && operation.Type is { } type) touchesTorchSharp = IsTorchSharpType(type);
-            var isRoot = ReferenceEquals(operation, block);
+            WalkFully(indexed);
+        }
+        else if (marks.Mentions(tree, SourceMarks.ForEach, span))
+        {
+            CollectLoaderLoops(block, indexed.ForEachLoops);
+        }
+        return indexed;
+    }
+
+    private void WalkFully(IndexedBlock indexed)
+    {
+        var block = indexed.Block;
+        indexed.Walked = true;
+        foreach (var operation in block.PreOrder())
+        {
             // Switch on Kind first: most operations are none of these, and an enum test is cheaper than type tests.
             switch (operation.Kind)
             {
@@ -108,67 +132,49 @@ internal sealed class CompilationIndex : ISourceLookup
                     var invocation = (IInvocationOperation)operation;
                     if (LoaderCreation.IsCreation(invocation, _symbols)) indexed.LoaderCreations.Add(invocation);
                     if (_symbols.IsBackward(invocation)) indexed.Backwards.Add(invocation);
-                    if (!isRoot && IsDeclaredHere(invocation.TargetMethod)) indexed.CallSites.Add((invocation.TargetMethod.OriginalDefinition, invocation));
                     break;
                 case OperationKind.ObjectCreation:
-                    var creation = (IObjectCreationOperation)operation;
-                    if (LoaderCreation.IsCreation(creation, _symbols)) indexed.LoaderCreations.Add(creation);
-                    if (!isRoot && creation.Constructor is { } constructor && IsDeclaredHere(constructor)) indexed.CallSites.Add((constructor.OriginalDefinition, creation));
-                    break;
-                case OperationKind.SimpleAssignment when !isRoot:
-                    var assignment = (ISimpleAssignmentOperation)operation;
-                    if (assignment.Target is IFieldReferenceOperation field) indexed.MemberWrites.Add((field.Field.OriginalDefinition, assignment.Value));
-                    else if (assignment.Target is IPropertyReferenceOperation property) indexed.MemberWrites.Add((property.Property.OriginalDefinition, assignment.Value));
+                    if (LoaderCreation.IsCreation(operation, _symbols)) indexed.LoaderCreations.Add(operation);
                     break;
                 case OperationKind.Loop when operation is IForEachLoopOperation forEach:
                     indexed.ForEachLoops.Add(forEach);
                     break;
             }
         }
-        indexed.LocalWriteMap = localWrites;
-        if (!touchesTorchSharp) return null;
-        _blocks.Add(indexed);
-        return indexed;
     }
 
-    /// <summary>Only calls to this compilation's methods are looked up (<see cref="CallsTo"/>: parameters of source methods).</summary>
-    private bool IsDeclaredHere(IMethodSymbol method) =>
-        SymbolEqualityComparer.Default.Equals(method.ContainingAssembly, _symbols.Compilation.Assembly);
+    /// <summary>The foreach loops of a block, found through its statements only (loops do not hide in expressions, bar lambdas).</summary>
+    private static void CollectLoaderLoops(IOperation operation, List<IForEachLoopOperation> into)
+    {
+        if (operation is IForEachLoopOperation forEach) into.Add(forEach);
+        foreach (var child in operation.ChildOperations)
+        {
+            if (child.Kind is OperationKind.Block or OperationKind.Loop or OperationKind.Conditional or OperationKind.Switch or
+                OperationKind.SwitchCase or OperationKind.Try or OperationKind.CatchClause or OperationKind.Using or OperationKind.Lock or
+                OperationKind.Labeled or OperationKind.MethodBody or OperationKind.ConstructorBody or OperationKind.LocalFunction)
+                CollectLoaderLoops(child, into);
+        }
+    }
 
-    private bool IsTorchSharpType(ITypeSymbol type) =>
-        type.ContainingAssembly is { } assembly && SymbolEqualityComparer.Default.Equals(assembly, _symbols.Tensor.ContainingAssembly) ||
-        // Only a class can derive from DataLoader or Module: numbers, strings, structs skip the base-type walk.
-        type is { TypeKind: TypeKind.Class, SpecialType: SpecialType.None } && (_symbols.IsDataLoader(type) || _symbols.IsModule(type));
+    /// <summary>The body of a method some analyzer already offered (so the IDE pass need not bind it again), or null.</summary>
+    public IOperation? OfferedBody(IMethodSymbol method) =>
+        _offeredBodies.TryGetValue(method.OriginalDefinition, out var body) ? body : null;
 
+    /// <summary>The walked blocks: those that can hold a backward(), a loader creation or a loop over a loader.</summary>
     public ImmutableArray<IndexedBlock> Blocks { get; private set; }
 
     private void Freeze()
     {
-        Blocks = _blocks.ToImmutableArray();
-        _bodies = new Dictionary<IMethodSymbol, IOperation>(SymbolEqualityComparer.Default);
-        _allBlocks = new Dictionary<IMethodSymbol, List<IOperation>>(SymbolEqualityComparer.Default);
-        _memberWrites = new Dictionary<ISymbol, List<IOperation>>(SymbolEqualityComparer.Default);
-        _callSites = new Dictionary<IMethodSymbol, List<IOperation>>(SymbolEqualityComparer.Default);
-        foreach (var indexed in Blocks)
+        var all = _offered.Values.Select(l => l.Value).ToList();
+        Blocks = all.Where(b => b.Walked || b.ForEachLoops.Count > 0)
+            .OrderBy(b => b.Block.Syntax.SyntaxTree.FilePath, StringComparer.Ordinal).ThenBy(b => b.Block.Syntax.SpanStart).ToImmutableArray();
+        _blocksOf = new Dictionary<IMethodSymbol, List<IOperation>>(SymbolEqualityComparer.Default);
+        _blocksByTree = new Dictionary<SyntaxTree, List<IndexedBlock>>();
+        foreach (var indexed in all)
         {
-            var block = indexed.Block;
-            if (indexed.Owner is IMethodSymbol method)
-            {
-                // A constructor's base(...) call can come as a block of its own, beside the body.
-                Add(_allBlocks, method.OriginalDefinition, block);
-                if (block is IMethodBodyBaseOperation or IBlockOperation) _bodies[method.OriginalDefinition] = block;
-            }
-            if (block is IFieldInitializerOperation fieldInit)
-            {
-                foreach (var field in fieldInit.InitializedFields) Add(_memberWrites, field.OriginalDefinition, fieldInit.Value);
-            }
-            if (block is IPropertyInitializerOperation propInit)
-            {
-                foreach (var property in propInit.InitializedProperties) Add(_memberWrites, property.OriginalDefinition, propInit.Value);
-            }
-            foreach (var (member, value) in indexed.MemberWrites) Add(_memberWrites, member, value);
-            if (indexed.LocalWriteMap is not null) _localWrites[block] = indexed.LocalWriteMap;
-            foreach (var (target, call) in indexed.CallSites) Add(_callSites, target, call);
+            // A constructor's base(...) call can come as a block of its own, beside the body.
+            if (indexed.Owner is IMethodSymbol method) Add(_blocksOf, method.OriginalDefinition, indexed.Block);
+            Add(_blocksByTree, indexed.Block.Syntax.SyntaxTree, indexed);
         }
     }
 
@@ -179,27 +185,91 @@ internal sealed class CompilationIndex : ISourceLookup
     }
 
     /// <summary>The body of a method declared in this compilation, or null.</summary>
-    public IOperation? BodyOf(IMethodSymbol method) =>
-        _bodies!.TryGetValue(method.OriginalDefinition, out var body) ? body : null;
+    public IOperation? BodyOf(IMethodSymbol method) => OfferedBody(method);
 
     /// <summary>Every operation block of a method declared in this compilation (body, constructor initializer).</summary>
     public IReadOnlyList<IOperation> BlocksOf(IMethodSymbol method) =>
-        _allBlocks!.TryGetValue(method.OriginalDefinition, out var blocks) ? blocks : (IReadOnlyList<IOperation>)System.Array.Empty<IOperation>();
+        _blocksOf!.TryGetValue(method.OriginalDefinition, out var blocks) ? blocks : (IReadOnlyList<IOperation>)Array.Empty<IOperation>();
 
     /// <summary>Every value assigned to a field or property anywhere in the compilation (initializers included).</summary>
-    public IReadOnlyList<IOperation> WritesTo(ISymbol member) =>
-        _memberWrites!.TryGetValue(member.OriginalDefinition, out var writes) ? writes : (IReadOnlyList<IOperation>)System.Array.Empty<IOperation>();
+    public IReadOnlyList<IOperation> WritesTo(ISymbol member)
+    {
+        member = member.OriginalDefinition;
+        if (_writesTo.TryGetValue(member, out var writes)) return writes;
+        _writesTo[member] = writes = new List<IOperation>();
+        foreach (var indexed in BlocksMentioning(member.Name, member))
+        {
+            switch (indexed.Block)
+            {
+                case IFieldInitializerOperation initializer when initializer.InitializedFields.Contains((IFieldSymbol)member.OriginalDefinition, SymbolEqualityComparer.Default):
+                    writes.Add(initializer.Value);
+                    continue;
+                case IPropertyInitializerOperation initializer when member is IPropertySymbol property && initializer.InitializedProperties.Contains(property, SymbolEqualityComparer.Default):
+                    writes.Add(initializer.Value);
+                    continue;
+            }
+            foreach (var operation in indexed.Block.PreOrder())
+            {
+                if (!ReferenceEquals(operation, indexed.Block) && operation is ISimpleAssignmentOperation { Target: IMemberReferenceOperation target } assignment &&
+                    SymbolEqualityComparer.Default.Equals(target.Member.OriginalDefinition, member) &&
+                    target is IFieldReferenceOperation or IPropertyReferenceOperation)
+                    writes.Add(assignment.Value);
+            }
+        }
+        return writes;
+    }
 
     /// <summary>Invocations and object creations of a method or constructor declared in this compilation.</summary>
-    public IReadOnlyList<IOperation> CallsTo(IMethodSymbol method) =>
-        _callSites!.TryGetValue(method.OriginalDefinition, out var calls) ? calls : (IReadOnlyList<IOperation>)System.Array.Empty<IOperation>();
-
-    public LocalWrite? ReachingWrite(ILocalReferenceOperation read)
+    public IReadOnlyList<IOperation> CallsTo(IMethodSymbol method)
     {
-        var root = Root(read);
-        if (!_localWrites.TryGetValue(root, out var writesByLocal)) _localWrites[root] = writesByLocal = LocalWrites.Collect(root);
-        return LocalWrites.Reaching(writesByLocal, read);
+        method = method.OriginalDefinition;
+        if (_callsTo.TryGetValue(method, out var calls)) return calls;
+        _callsTo[method] = calls = new List<IOperation>();
+        if (!SymbolEqualityComparer.Default.Equals(method.ContainingAssembly, _symbols.Compilation.Assembly)) return calls;
+        // A constructor is called by its type's name, a target-typed new(...), or base(...)/this(...).
+        var names = method.MethodKind == MethodKind.Constructor
+            ? new[] { method.ContainingType.Name, "new", "base", "this" }
+            : new[] { method.Name };
+        var candidates = new HashSet<IndexedBlock>();
+        foreach (var name in names) candidates.UnionWith(BlocksMentioning(name, null));
+        foreach (var indexed in candidates)
+        {
+            foreach (var operation in indexed.Block.PreOrder())
+            {
+                if (ReferenceEquals(operation, indexed.Block)) continue;
+                var target = operation switch
+                {
+                    IInvocationOperation invocation => invocation.TargetMethod,
+                    IObjectCreationOperation creation => creation.Constructor,
+                    _ => null,
+                };
+                if (target is not null && SymbolEqualityComparer.Default.Equals(target.OriginalDefinition, method)) calls.Add(operation);
+            }
+        }
+        return calls;
     }
+
+    /// <summary>Offered blocks whose text contains <paramref name="name"/> (or that <paramref name="owner"/> owns), in source order.</summary>
+    private IEnumerable<IndexedBlock> BlocksMentioning(string name, ISymbol? owner)
+    {
+        var found = new List<IndexedBlock>();
+        if (name.Length == 0) return found;
+        foreach (var pair in _blocksByTree!)
+        {
+            var positions = _marks.Value.Find(pair.Key, name);
+            foreach (var indexed in pair.Value)
+            {
+                if (owner is not null && SymbolEqualityComparer.Default.Equals(indexed.Owner.OriginalDefinition, owner) ||
+                    SourceMarks.AnyWithin(positions, indexed.Block.Syntax.Span)) found.Add(indexed);
+            }
+        }
+        return found.OrderBy(b => b.Block.Syntax.SyntaxTree.FilePath, StringComparer.Ordinal).ThenBy(b => b.Block.Syntax.SpanStart);
+    }
+
+    public LocalWrite? ReachingWrite(ILocalReferenceOperation read) => LocalWrites.Reaching(LocalWritesIn(Root(read)), read);
+
+    /// <summary>The local writes of a member's outermost operation, collected once for every scope that asks (read-only).</summary>
+    public Dictionary<ILocalSymbol, List<LocalWrite>> LocalWritesIn(IOperation root) => _localWrites.GetOrAdd(root, LocalWrites.Collect);
 
     /// <summary>The outermost operation of the member that contains <paramref name="operation"/>.</summary>
     public static IOperation Root(IOperation operation)
@@ -224,37 +294,35 @@ internal sealed class OfferedBlockComparer : IEqualityComparer<(ISymbol Owner, S
 /// <summary>An operation block kept by the index, with what the analysis reads from it, each list in source order.</summary>
 internal sealed class IndexedBlock
 {
-    public IndexedBlock(ISymbol owner, IOperation block)
+    public IndexedBlock(CompilationIndex index, ISymbol owner, IOperation block)
     {
+        Index = index;
         Owner = owner;
         Block = block;
     }
 
+    public CompilationIndex Index { get; }
     public ISymbol Owner { get; }
     public IOperation Block { get; }
     /// <summary>DataLoader creations (<see cref="LoaderCreation.IsCreation"/>), the block itself included.</summary>
     public List<IOperation> LoaderCreations { get; } = new();
     /// <summary><c>backward()</c> calls.</summary>
     public List<IInvocationOperation> Backwards { get; } = new();
-    /// <summary>Invocations and constructor calls below the block, by their target's original definition.</summary>
-    public List<(IMethodSymbol Target, IOperation Call)> CallSites { get; } = new();
-    /// <summary>Values assigned to fields and properties below the block (initializers are the block itself).</summary>
-    public List<(ISymbol Member, IOperation Value)> MemberWrites { get; } = new();
+    /// <summary>Whether the block was walked in full (it mentions backward or DataLoader); else only its loops were looked for.</summary>
+    public bool Walked { get; set; }
     public List<IForEachLoopOperation> ForEachLoops { get; } = new();
-    /// <summary>For a root block (no parent): its local writes by local, as <see cref="LocalWrites.Reaching"/> reads them.</summary>
-    public Dictionary<ILocalSymbol, List<LocalWrite>>? LocalWriteMap { get; set; }
 
     private BlockLossAnalysis? _local;
     private AnalyzerOptions? _localOptions;
 
     /// <summary>What this block shows by itself (<see cref="BlockLossAnalysis"/>), computed once for every analyzer that asks.</summary>
-    public BlockLossAnalysis LocalAnalysis(TorchSharpSymbols symbols, AnalyzerOptions options)
+    public BlockLossAnalysis LocalAnalysis(AnalyzerOptions options)
     {
         lock (Backwards)
         {
             if (_local is null || !ReferenceEquals(_localOptions, options))
             {
-                _local = BlockLossAnalysis.Run(this, symbols, options);
+                _local = BlockLossAnalysis.Run(this, options);
                 _localOptions = options;
             }
             return _local;

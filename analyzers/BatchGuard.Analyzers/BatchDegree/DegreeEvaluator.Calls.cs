@@ -218,10 +218,14 @@ internal sealed partial class DegreeEvaluator
 
     private BatchValue ModuleCall(IInvocationOperation invocation, IOperation module, Frame frame, bool loss)
     {
-        // A custom module declared in this compilation: interpret its forward.
-        if (FindForward(module.Type as INamedTypeSymbol, invocation.Arguments.Length) is { } forward && _index.BodyOf(forward) is { } body)
+        // A custom loss module declared in this compilation (two or more inputs, or a Loss subclass): interpret its
+        // forward. A one-input module is a model, whose output on a batch keeps the batch axis (below).
+        var lossLike = invocation.Arguments.Length >= 2 || TorchSharpSymbols.InheritsFrom(module.Type, _symbols.Loss3);
+        if (lossLike && FindForward(module.Type as INamedTypeSymbol, invocation.Arguments.Length) is { } forward && _index.BodyOf(forward) is { } body)
             return CallBody(body, invocation.Arguments, frame, null, loss, forward);
-        var receiver = Eval(module, frame, loss: false);
+        // Only a two-input module can be a loss criterion (Loss<Tensor, Tensor, Tensor>): a model's receiver (often a
+        // field, whose writes only the whole compilation knows) need not be looked up.
+        var receiver = invocation.Arguments.Length == 2 ? Eval(module, frame, loss: false) : BatchValue.Unknown;
         var inputs = invocation.Arguments.Select(a => Eval(a.Value, frame, loss: false)).ToList();
         var anyPerSample = inputs.Any(v => v.Kind == ValueKind.PerSample);
         if (receiver.Kind == ValueKind.LossCriterion)

@@ -25,8 +25,8 @@ internal sealed partial class DegreeEvaluator
     private readonly Dictionary<(string Rule, SyntaxNode Site), LossFinding> _findings;
 
     // Per root (one backward() call).
-    private readonly Dictionary<(IOperation, Frame, bool), BatchValue> _memo = new();
-    private readonly HashSet<(IOperation, Frame)> _inProgress = new();
+    private readonly Dictionary<(IOperation, Frame, bool), BatchValue> _memo = new(EvaluationKeyComparer.Instance);
+    private readonly HashSet<(IOperation, Frame, bool)> _inProgress = new(EvaluationKeyComparer.Instance);
     private readonly HashSet<IOperation> _collections = new();
     private readonly List<LossFinding> _touched = new();
     private ImmutableArray<LoaderCreation> _feedingLoaders;
@@ -66,6 +66,21 @@ internal sealed partial class DegreeEvaluator
         return result;
     }
 
+    /// <summary>
+    /// Compares evaluation keys by reference, hashing the operation's position instead of its object identity: most
+    /// operations are hashed once, and the runtime's first identity hash of an object is comparatively slow.
+    /// </summary>
+    private sealed class EvaluationKeyComparer : IEqualityComparer<(IOperation Operation, Frame Frame, bool Loss)>
+    {
+        public static readonly EvaluationKeyComparer Instance = new();
+
+        public bool Equals((IOperation Operation, Frame Frame, bool Loss) x, (IOperation Operation, Frame Frame, bool Loss) y) =>
+            ReferenceEquals(x.Operation, y.Operation) && ReferenceEquals(x.Frame, y.Frame) && x.Loss == y.Loss;
+
+        public int GetHashCode((IOperation Operation, Frame Frame, bool Loss) key) =>
+            unchecked((key.Operation.Syntax.FullSpan.Start * 397) ^ ((int)key.Operation.Kind * 31) ^ (key.Frame.Depth * 7) ^ (key.Loss ? 1 : 0));
+    }
+
     private sealed class Frame
     {
         private readonly Dictionary<IParameterSymbol, BatchValue>? _arguments;
@@ -97,7 +112,7 @@ internal sealed partial class DegreeEvaluator
         var key = (operation, frame, loss);
         if (_memo.TryGetValue(key, out var cached)) return cached;
         // A cycle, or a chain of locals so long that following it could exhaust the compiler's stack: give up.
-        if (_inProgress.Count >= MaxEvaluationDepth || !_inProgress.Add((operation, frame))) return BatchValue.Unknown;
+        if (_inProgress.Count >= MaxEvaluationDepth || !_inProgress.Add((operation, frame, false))) return BatchValue.Unknown;
         try
         {
             var value = Compute(operation, frame, loss);
@@ -106,7 +121,7 @@ internal sealed partial class DegreeEvaluator
         }
         finally
         {
-            _inProgress.Remove((operation, frame));
+            _inProgress.Remove((operation, frame, false));
         }
     }
 
@@ -183,7 +198,7 @@ internal sealed partial class DegreeEvaluator
     private static bool IsTestedInACondition(ILocalReferenceOperation read)
     {
         var root = CompilationIndex.Root(read);
-        foreach (var operation in root.Descendants())
+        foreach (var operation in root.PreOrder())
         {
             var condition = operation switch
             {

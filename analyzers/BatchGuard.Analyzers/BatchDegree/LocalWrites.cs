@@ -46,7 +46,7 @@ internal static class LocalWrites
     public static Dictionary<ILocalSymbol, List<LocalWrite>> Collect(IOperation root)
     {
         var result = New();
-        foreach (var operation in root.DescendantsAndSelf()) Record(operation, result);
+        foreach (var operation in root.PreOrder()) Record(operation, result);
         return result;
     }
 

@@ -60,7 +60,7 @@ internal sealed class TrainingLossAnalysis
             }
             if (block.Backwards.Count == 0) continue;
             // The block's own evaluations: complete ones are reused, the others need the whole compilation.
-            var local = block.LocalAnalysis(symbols, options);
+            var local = block.LocalAnalysis(options);
             foreach (var evaluation in local.Evaluations)
             {
                 if (evaluation.Complete)

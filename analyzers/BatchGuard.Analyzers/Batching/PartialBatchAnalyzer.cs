@@ -44,7 +44,7 @@ public sealed class PartialBatchAnalyzer : TorchSharpAnalyzer
         var index = CompilationIndex.ForCompilation(context, symbols, (block, indexed) =>
         {
             if (indexed.Backwards.Count == 0 || indexed.LoaderCreations.Count == 0) return;
-            foreach (var loader in indexed.LocalAnalysis(symbols, block.Options).ReportableLoaders)
+            foreach (var loader in indexed.LocalAnalysis(block.Options).ReportableLoaders)
                 block.ReportDiagnostic(PartialBatchFeedsLoss(loader.Creation, loader.Loss));
         });
         context.RegisterCompilationEndAction(end => Guarded(() =>

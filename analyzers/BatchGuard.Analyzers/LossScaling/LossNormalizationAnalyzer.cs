@@ -28,7 +28,7 @@ public sealed class LossNormalizationAnalyzer : TorchSharpAnalyzer
         var index = CompilationIndex.ForCompilation(context, symbols, (block, indexed) =>
         {
             if (indexed.Backwards.Count == 0) return;
-            foreach (var finding in indexed.LocalAnalysis(symbols, block.Options).Reportable) block.ReportDiagnostic(Create(finding));
+            foreach (var finding in indexed.LocalAnalysis(block.Options).Reportable) block.ReportDiagnostic(Create(finding));
         });
         // At compilation end: what needs the rest of the compilation (fields, call sites, sites in other members).
         context.RegisterCompilationEndAction(end => Guarded(() =>

@@ -1,0 +1,72 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Text;
+
+namespace BatchGuard.Analyzers.BatchDegree;
+
+/// <summary>
+/// Where words occur in a compilation's source text: a cheap, conservative test of whether a member can matter to the
+/// batch-degree model before any of its operations are walked. A method whose text never says <c>backward</c>,
+/// <c>DataLoader</c> or <c>foreach</c> can hold no backward() call, no loader creation and no loop over a loader —
+/// unless a using alias renames the loader type, which turns the test off for the compilation
+/// (<see cref="DataLoaderAliased"/>). Matching is on plain text, so a word in a comment only costs a walk.
+/// </summary>
+internal sealed class SourceMarks
+{
+    public const string Backward = "backward";
+    public const string DataLoader = "DataLoader";
+    public const string ForEach = "foreach";
+
+    private readonly Dictionary<SyntaxTree, string> _texts = new();
+    private readonly ConcurrentDictionary<(SyntaxTree, string), int[]> _positions = new();
+
+    private SourceMarks() { }
+
+    /// <summary>A using alias names a DataLoader type (using L = TorchSharp.Modules.DataLoader;): no text test is sound.</summary>
+    public bool DataLoaderAliased { get; private set; }
+
+    public static SourceMarks Scan(Compilation compilation)
+    {
+        var marks = new SourceMarks();
+        foreach (var tree in compilation.SyntaxTrees)
+        {
+            marks._texts[tree] = tree.GetText().ToString();
+            if (marks.DataLoaderAliased) continue;
+            var root = tree.GetRoot();
+            foreach (var position in marks.Find(tree, DataLoader))
+            {
+                if (root.FindToken(position).Parent?.FirstAncestorOrSelf<UsingDirectiveSyntax>() is { Alias: not null })
+                {
+                    marks.DataLoaderAliased = true;
+                    break;
+                }
+            }
+        }
+        return marks;
+    }
+
+    /// <summary>Whether <paramref name="word"/> occurs in <paramref name="tree"/> within <paramref name="span"/>.</summary>
+    public bool Mentions(SyntaxTree tree, string word, TextSpan span) => AnyWithin(Find(tree, word), span);
+
+    /// <summary>Every position of <paramref name="word"/> in the tree's text, ascending (ordinal match).</summary>
+    public int[] Find(SyntaxTree tree, string word) => _positions.GetOrAdd((tree, word), key =>
+    {
+        if (!_texts.TryGetValue(key.Item1, out var text)) return Array.Empty<int>();
+        var found = new List<int>();
+        for (var at = text.IndexOf(key.Item2, StringComparison.Ordinal); at >= 0; at = text.IndexOf(key.Item2, at + key.Item2.Length, StringComparison.Ordinal))
+            found.Add(at);
+        return found.ToArray();
+    });
+
+    /// <summary>Whether any of the ascending <paramref name="positions"/> lies within <paramref name="span"/>.</summary>
+    public static bool AnyWithin(int[] positions, TextSpan span)
+    {
+        var i = Array.BinarySearch(positions, span.Start);
+        if (i < 0) i = ~i;
+        return i < positions.Length && positions[i] < span.End;
+    }
+}

@@ -1,0 +1,106 @@
+using BatchGuard.Analyzers.Tests.Infrastructure;
+using VerifyBatching = BatchGuard.Analyzers.Tests.Infrastructure.Verify<BatchGuard.Analyzers.Batching.PartialBatchAnalyzer>;
+using VerifyLoss = BatchGuard.Analyzers.Tests.Infrastructure.Verify<BatchGuard.Analyzers.LossScaling.LossNormalizationAnalyzer>;
+
+namespace BatchGuard.Analyzers.Tests.BatchDegree;
+
+/// <summary>
+/// The batch-degree index only walks members whose text mentions <c>backward</c>, <c>DataLoader</c> or <c>foreach</c>,
+/// and finds field writes and call sites by the member's name (analyzers/BatchGuard.Analyzers/BatchDegree/SourceMarks.cs).
+/// These cases would change a diagnostic if that text test missed what it must not miss.
+/// </summary>
+public sealed class SourceFilterTests
+{
+    [Fact]
+    public async Task A_loader_type_renamed_by_a_using_alias_is_still_a_loader()
+    {
+        string source = TestReferences.Usings + """
+            using Loader = TorchSharp.Modules.DataLoader;
+
+            class Trainer
+            {
+                void Train(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer, Loader loader)
+                {
+                    foreach (var b in loader)
+                    {
+                        var loss = F.mse_loss(net.forward(b["x"]), b["y"]) / b["x"].shape[0];
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+
+                void Run(torch.utils.data.Dataset train, nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer) =>
+                    Train(net, optimizer, Make(train));
+
+                static Loader Make(torch.utils.data.Dataset data) => {|BG0001:new Loader(data, 16, shuffle: true)|};
+            }
+            """;
+        await VerifyBatching.Diagnostics(source);
+    }
+
+    [Fact]
+    public async Task An_evaluation_loop_that_mentions_no_loader_type_still_counts_as_the_loaders_consumer()
+    {
+        // Evaluate names neither DataLoader nor backward: its loop must still be found, or the shuffled loader, with no
+        // visible consumer, would pass for a training loader (BG0002).
+        string source = TestReferences.Usings + """
+            class Evaluation
+            {
+                static DataLoader Make(torch.utils.data.Dataset data) => torch.utils.data.DataLoader(data, 100, shuffle: true);
+
+                double Evaluate(nn.Module<Tensor, Tensor> net, torch.utils.data.Dataset test)
+                {
+                    var loader = Make(test);
+                    var correct = 0L;
+                    foreach (var b in loader) correct += net.forward(b["x"]).argmax(1).eq(b["y"]).sum().item<long>();
+                    return correct;
+                }
+            }
+            """;
+        await VerifyBatching.Diagnostics(source);
+    }
+
+    private static string ThroughATargetTypedConstructor(string dropLast, string division) => TestReferences.Usings + $$"""
+        class Trainer
+        {
+            private readonly DataLoader _loader;
+            private readonly nn.Module<Tensor, Tensor> _net = nn.Linear(4, 1);
+
+            public Trainer(DataLoader loader) => _loader = loader;
+
+            public void Train(optim.Optimizer optimizer, int batchSize)
+            {
+                foreach (var b in _loader)
+                {
+                    var loss = {{division}};
+                    optimizer.zero_grad();
+                    loss.backward();
+                    optimizer.step();
+                }
+            }
+        }
+
+        static class Program
+        {
+            static void Main(torch.utils.data.Dataset train, optim.Optimizer optimizer) =>
+                Start(new(torch.utils.data.DataLoader(train, 16, shuffle: true, drop_last: {{dropLast}})), optimizer);
+
+            static void Start(Trainer trainer, optim.Optimizer optimizer) => trainer.Train(optimizer, 16);
+        }
+        """;
+
+    [Fact]
+    public async Task A_loader_passed_through_a_target_typed_new_keeps_its_drop_last()
+    {
+        // The loader reaches the field through Trainer's constructor, called as `new(...)`: Main's text never names Trainer.
+        // With drop_last: true every batch is full, so dividing by the nominal size is exact.
+        await VerifyLoss.Diagnostics(ThroughATargetTypedConstructor("true", """(_net.forward(b["x"]) - b["y"]).abs().sum() / batchSize"""));
+    }
+
+    [Fact]
+    public async Task A_loader_passed_through_a_target_typed_new_without_drop_last_is_reported()
+    {
+        await VerifyLoss.Diagnostics(ThroughATargetTypedConstructor("false", """{|BG0003:(_net.forward(b["x"]) - b["y"]).abs().sum() / batchSize|}"""));
+    }
+}
