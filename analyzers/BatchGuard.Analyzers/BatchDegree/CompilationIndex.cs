@@ -5,6 +5,8 @@ using System.Collections.Immutable;
 using System.Linq;
 using System.Runtime.CompilerServices;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Operations;
 
@@ -30,7 +32,6 @@ internal sealed class CompilationIndex : ISourceLookup
     private readonly TorchSharpSymbols _symbols;
     private readonly Lazy<SourceMarks> _marks;
     private readonly ConcurrentDictionary<(ISymbol Owner, SyntaxNode Block), Lazy<IndexedBlock>> _offered = new(OfferedBlockComparer.Instance);
-    private readonly ConcurrentDictionary<IMethodSymbol, IOperation> _offeredBodies = new(SymbolEqualityComparer.Default);
     private readonly object _analysisGate = new();
     private TrainingLossAnalysis? _analysis;
     private AnalyzerOptions? _analysisOptions;
@@ -41,6 +42,7 @@ internal sealed class CompilationIndex : ISourceLookup
     private readonly Dictionary<ISymbol, List<IOperation>> _writesTo = new(SymbolEqualityComparer.Default);
     private readonly Dictionary<IMethodSymbol, List<IOperation>> _callsTo = new(SymbolEqualityComparer.Default);
     private readonly ConcurrentDictionary<IOperation, Dictionary<ILocalSymbol, List<LocalWrite>>> _localWrites = new();
+    private readonly ConcurrentDictionary<(IOperation Root, ILocalSymbol Local), List<LocalWrite>> _writesOfLocal = new(LocalKeyComparer.Instance);
 
     /// <summary><see cref="LoaderCreation.Resolve"/>'s results by expression (used only inside <see cref="Analysis"/>, under its lock).</summary>
     public Dictionary<IOperation, ImmutableArray<LoaderCreation>> ResolvedLoaders { get; } = new();
@@ -103,14 +105,17 @@ internal sealed class CompilationIndex : ISourceLookup
     private IndexedBlock Walk(ISymbol owner, IOperation block)
     {
         var indexed = new IndexedBlock(this, owner, block);
-        if (owner is IMethodSymbol method && block is IMethodBodyBaseOperation or IBlockOperation) _offeredBodies.TryAdd(method.OriginalDefinition, block);
         var marks = _marks.Value;
         var span = block.Syntax.Span;
         var tree = block.Syntax.SyntaxTree;
-        if (marks.DataLoaderAliased || marks.Mentions(tree, SourceMarks.Backward, span) || marks.Mentions(tree, SourceMarks.DataLoader, span) ||
-            owner is IMethodSymbol { MethodKind: MethodKind.Constructor } constructor && _symbols.IsDataLoader(constructor.ContainingType))
+        var subclassConstructor = owner is IMethodSymbol { MethodKind: MethodKind.Constructor } constructor && _symbols.IsDataLoader(constructor.ContainingType);
+        if (marks.DataLoaderAliased || subclassConstructor || block.SemanticModel is null)
         {
             WalkFully(indexed);
+        }
+        else if (marks.Mentions(tree, SourceMarks.Backward, span) || marks.Mentions(tree, SourceMarks.DataLoader, span))
+        {
+            Locate(indexed, marks);
         }
         else if (marks.Mentions(tree, SourceMarks.ForEach, span))
         {
@@ -119,6 +124,7 @@ internal sealed class CompilationIndex : ISourceLookup
         return indexed;
     }
 
+    /// <summary>Every backward() call, loader creation and foreach loop of the block, by walking all of its operations.</summary>
     private void WalkFully(IndexedBlock indexed)
     {
         var block = indexed.Block;
@@ -143,6 +149,52 @@ internal sealed class CompilationIndex : ISourceLookup
         }
     }
 
+    /// <summary>
+    /// What <see cref="WalkFully"/> finds, found from the words instead: each <c>backward</c>, <c>DataLoader</c>,
+    /// target-typed <c>new</c> and <c>foreach</c> in the block's text is mapped to its operation through the semantic
+    /// model the block came from (the same, already built operation tree), so the rest of the method is never visited.
+    /// </summary>
+    private void Locate(IndexedBlock indexed, SourceMarks marks)
+    {
+        var block = indexed.Block;
+        var model = block.SemanticModel!;
+        var root = block.Syntax;
+        var tree = root.SyntaxTree;
+        indexed.Walked = true;
+        foreach (var token in marks.Tokens(tree, SourceMarks.Backward, root))
+        {
+            if (token.ValueText == SourceMarks.Backward && token.Parent?.FirstAncestorOrSelf<InvocationExpressionSyntax>() is { } call &&
+                model.GetOperation(call) is IInvocationOperation invocation && _symbols.IsBackward(invocation) && !indexed.Backwards.Contains(invocation))
+                indexed.Backwards.Add(invocation);
+        }
+        foreach (var token in marks.Tokens(tree, SourceMarks.DataLoader, root))
+        {
+            if (!token.ValueText.EndsWith(SourceMarks.DataLoader, StringComparison.Ordinal)) continue;
+            for (var node = token.Parent; node is not null && node != root.Parent; node = node.Parent)
+            {
+                if (node is not (InvocationExpressionSyntax or ObjectCreationExpressionSyntax)) continue;
+                AddCreation(indexed, model.GetOperation(node));
+                break;
+            }
+        }
+        foreach (var token in marks.Tokens(tree, SourceMarks.New, root))
+        {
+            if (token.IsKind(SyntaxKind.NewKeyword) && token.Parent is ImplicitObjectCreationExpressionSyntax creation) AddCreation(indexed, model.GetOperation(creation));
+        }
+        foreach (var token in marks.Tokens(tree, SourceMarks.ForEach, root))
+        {
+            if (token.IsKind(SyntaxKind.ForEachKeyword) && token.Parent is CommonForEachStatementSyntax statement &&
+                model.GetOperation(statement) is IForEachLoopOperation loop && !indexed.ForEachLoops.Contains(loop))
+                indexed.ForEachLoops.Add(loop);
+        }
+    }
+
+    private void AddCreation(IndexedBlock indexed, IOperation? operation)
+    {
+        if (operation is not null && LoaderCreation.IsCreation(operation, _symbols) && !indexed.LoaderCreations.Contains(operation))
+            indexed.LoaderCreations.Add(operation);
+    }
+
     /// <summary>The foreach loops of a block, found through its statements only (loops do not hide in expressions, bar lambdas).</summary>
     private static void CollectLoaderLoops(IOperation operation, List<IForEachLoopOperation> into)
     {
@@ -157,8 +209,37 @@ internal sealed class CompilationIndex : ISourceLookup
     }
 
     /// <summary>The body of a method some analyzer already offered (so the IDE pass need not bind it again), or null.</summary>
-    public IOperation? OfferedBody(IMethodSymbol method) =>
-        _offeredBodies.TryGetValue(method.OriginalDefinition, out var body) ? body : null;
+    public IOperation? OfferedBody(IMethodSymbol method)
+    {
+        method = method.OriginalDefinition;
+        foreach (var reference in method.DeclaringSyntaxReferences)
+        {
+            var declaration = reference.GetSyntax();
+            foreach (var syntax in BodySyntaxes(declaration))
+            {
+                if (syntax is not null && _offered.TryGetValue((method, syntax), out var offered) &&
+                    offered.Value.Block is IMethodBodyBaseOperation or IBlockOperation) return offered.Value.Block;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>The syntax an offered body block can have: the declaration, or its block or expression body.</summary>
+    private static IEnumerable<SyntaxNode?> BodySyntaxes(SyntaxNode declaration)
+    {
+        yield return declaration;
+        switch (declaration)
+        {
+            case BaseMethodDeclarationSyntax method:
+                yield return method.Body;
+                yield return method.ExpressionBody;
+                break;
+            case AccessorDeclarationSyntax accessor:
+                yield return accessor.Body;
+                yield return accessor.ExpressionBody;
+                break;
+        }
+    }
 
     /// <summary>The walked blocks: those that can hold a backward(), a loader creation or a loop over a loader.</summary>
     public ImmutableArray<IndexedBlock> Blocks { get; private set; }
@@ -266,10 +347,15 @@ internal sealed class CompilationIndex : ISourceLookup
         return found.OrderBy(b => b.Block.Syntax.SyntaxTree.FilePath, StringComparer.Ordinal).ThenBy(b => b.Block.Syntax.SpanStart);
     }
 
-    public LocalWrite? ReachingWrite(ILocalReferenceOperation read) => LocalWrites.Reaching(LocalWritesIn(Root(read)), read);
+    public LocalWrite? ReachingWrite(ILocalReferenceOperation read) => LocalWrites.Reaching(WritesOf(read.Local, Root(read)), read);
 
-    /// <summary>The local writes of a member's outermost operation, collected once for every scope that asks (read-only).</summary>
-    public Dictionary<ILocalSymbol, List<LocalWrite>> LocalWritesIn(IOperation root) => _localWrites.GetOrAdd(root, LocalWrites.Collect);
+    /// <summary>
+    /// The writes of a local in its member, found from the words that name it (<see cref="LocalWrites.Find"/>), once for
+    /// every scope that asks; read-only.
+    /// </summary>
+    private List<LocalWrite> WritesOf(ILocalSymbol local, IOperation root) => _writesOfLocal.GetOrAdd((root, local), key =>
+        LocalWrites.Find(key.Local, key.Root, _marks.Value.IdentifierTokens(key.Root.Syntax.SyntaxTree, key.Local.Name, key.Root.Syntax)) ??
+        (_localWrites.GetOrAdd(key.Root, LocalWrites.Collect).TryGetValue(key.Local, out var all) ? all : new List<LocalWrite>()));
 
     /// <summary>The outermost operation of the member that contains <paramref name="operation"/>.</summary>
     public static IOperation Root(IOperation operation)
@@ -278,6 +364,18 @@ internal sealed class CompilationIndex : ISourceLookup
         while (current.Parent is not null) current = current.Parent;
         return current;
     }
+}
+
+/// <summary>Identifies a local within a member: the member's root operation by reference, the local by symbol.</summary>
+internal sealed class LocalKeyComparer : IEqualityComparer<(IOperation Root, ILocalSymbol Local)>
+{
+    public static readonly LocalKeyComparer Instance = new();
+
+    public bool Equals((IOperation Root, ILocalSymbol Local) x, (IOperation Root, ILocalSymbol Local) y) =>
+        ReferenceEquals(x.Root, y.Root) && SymbolEqualityComparer.Default.Equals(x.Local, y.Local);
+
+    public int GetHashCode((IOperation Root, ILocalSymbol Local) key) =>
+        unchecked(key.Root.Syntax.SpanStart * 397 ^ SymbolEqualityComparer.Default.GetHashCode(key.Local));
 }
 
 /// <summary>Identifies an offered block by its member and its syntax node.</summary>

@@ -124,7 +124,12 @@ internal sealed class LoaderCreation
         if (index.ResolvedLoaders.TryGetValue(expression, out var resolved)) return resolved;
         var found = new List<LoaderCreation>();
         Resolve(expression, index, found, new HashSet<IOperation>(), depth: 0);
-        return index.ResolvedLoaders[expression] = found.GroupBy(c => c.Creation).Select(g => g.First()).ToImmutableArray();
+        var distinct = ImmutableArray.CreateBuilder<LoaderCreation>(found.Count);
+        foreach (var creation in found)
+        {
+            if (!distinct.Any(c => ReferenceEquals(c.Creation, creation.Creation))) distinct.Add(creation);
+        }
+        return index.ResolvedLoaders[expression] = distinct.ToImmutable();
     }
 
     private static void Resolve(IOperation? expression, ISourceLookup index, List<LoaderCreation> found, HashSet<IOperation> visited, int depth)

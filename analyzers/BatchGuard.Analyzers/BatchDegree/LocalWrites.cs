@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Operations;
 
 namespace BatchGuard.Analyzers.BatchDegree;
@@ -13,9 +14,13 @@ internal static class LocalWrites
     /// inside a branch that does not contain the read is not trusted (the other path may not write), so null.
     /// Writes the model cannot follow (ref/out, deconstruction, increments) make the local unknown: null.
     /// </summary>
-    public static LocalWrite? Reaching(Dictionary<ILocalSymbol, List<LocalWrite>> writesByLocal, ILocalReferenceOperation read)
+    public static LocalWrite? Reaching(Dictionary<ILocalSymbol, List<LocalWrite>> writesByLocal, ILocalReferenceOperation read) =>
+        writesByLocal.TryGetValue(read.Local, out var writes) ? Reaching(writes, read) : null;
+
+    /// <inheritdoc cref="Reaching(Dictionary{ILocalSymbol, List{LocalWrite}}, ILocalReferenceOperation)"/>
+    public static LocalWrite? Reaching(List<LocalWrite> writes, ILocalReferenceOperation read)
     {
-        if (!writesByLocal.TryGetValue(read.Local, out var writes)) return null;
+        if (writes.Count == 0) return null;
         LocalWrite? last = null;
         foreach (var write in writes)
         {
@@ -41,6 +46,43 @@ internal static class LocalWrites
         ReferenceEquals(inner, outer) || TrainingLoopFinder.IsInside(inner, outer);
 
     public static Dictionary<ILocalSymbol, List<LocalWrite>> New() => new(SymbolEqualityComparer.Default);
+
+    /// <summary>
+    /// The writes of one local below <paramref name="root"/> — the same ones <see cref="Collect"/> finds for it — from
+    /// its declaration and the tokens that name it, each mapped to its operation through the root's semantic model,
+    /// instead of walking the whole member. Null when the root has no semantic model.
+    /// </summary>
+    public static List<LocalWrite>? Find(ILocalSymbol local, IOperation root, IEnumerable<SyntaxToken> nameTokens)
+    {
+        if (root.SemanticModel is not { } model) return null;
+        var found = New();
+        var rootSyntax = root.Syntax;
+        foreach (var reference in local.DeclaringSyntaxReferences)
+        {
+            var syntax = reference.GetSyntax();
+            if (syntax.SyntaxTree != rootSyntax.SyntaxTree || !rootSyntax.Span.Contains(syntax.Span)) continue;
+            var writer = syntax switch
+            {
+                VariableDeclaratorSyntax or CommonForEachStatementSyntax => model.GetOperation(syntax),
+                // foreach (var (x, y) in ...) and var (x, y) = ...: the loop or the deconstruction writes the part.
+                _ => syntax.FirstAncestorOrSelf<SyntaxNode>(n => n is ForEachVariableStatementSyntax or AssignmentExpressionSyntax) is { } owner
+                    ? model.GetOperation(owner)
+                    : null,
+            };
+            if (writer is not null) Record(writer, found);
+        }
+        foreach (var token in nameTokens)
+        {
+            if (token.Parent is not IdentifierNameSyntax name || model.GetOperation(name) is not ILocalReferenceOperation read ||
+                !SymbolEqualityComparer.Default.Equals(read.Local, local)) continue;
+            var user = read.Parent;
+            while (user is ITupleOperation or IDeclarationExpressionOperation) user = user.Parent;
+            if (user is not null) Record(user, found);
+        }
+        if (!found.TryGetValue(local, out var writes)) return new List<LocalWrite>();
+        // A write reached both from the declaration and from a name (a deconstruction) counts once.
+        return writes.GroupBy(w => w.Operation).Select(g => g.First()).ToList();
+    }
 
     /// <summary>Every local write below <paramref name="root"/>, by local, in source order.</summary>
     public static Dictionary<ILocalSymbol, List<LocalWrite>> Collect(IOperation root)

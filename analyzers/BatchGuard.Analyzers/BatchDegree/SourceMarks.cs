@@ -20,6 +20,7 @@ internal sealed class SourceMarks
     public const string Backward = "backward";
     public const string DataLoader = "DataLoader";
     public const string ForEach = "foreach";
+    public const string New = "new";
 
     private readonly Dictionary<SyntaxTree, string> _texts = new();
     private readonly ConcurrentDictionary<(SyntaxTree, string), int[]> _positions = new();
@@ -61,6 +62,36 @@ internal sealed class SourceMarks
             found.Add(at);
         return found.ToArray();
     });
+
+    /// <summary>The tokens of <paramref name="node"/> where <paramref name="word"/> occurs (a token may repeat for a word inside a longer one).</summary>
+    public IEnumerable<SyntaxToken> Tokens(SyntaxTree tree, string word, SyntaxNode node)
+    {
+        var positions = Find(tree, word);
+        var span = node.Span;
+        var i = Array.BinarySearch(positions, span.Start);
+        if (i < 0) i = ~i;
+        for (; i < positions.Length && positions[i] < span.End; i++) yield return node.FindToken(positions[i]);
+    }
+
+    /// <summary>The tokens of <paramref name="node"/> that are the identifier <paramref name="name"/> (whole words only).</summary>
+    public IEnumerable<SyntaxToken> IdentifierTokens(SyntaxTree tree, string name, SyntaxNode node)
+    {
+        if (name.Length == 0 || !_texts.TryGetValue(tree, out var text)) yield break;
+        var positions = Find(tree, name);
+        var span = node.Span;
+        var i = Array.BinarySearch(positions, span.Start);
+        if (i < 0) i = ~i;
+        for (; i < positions.Length && positions[i] < span.End; i++)
+        {
+            var start = positions[i];
+            var end = start + name.Length;
+            if (start > 0 && IsIdentifierPart(text[start - 1]) || end < text.Length && IsIdentifierPart(text[end])) continue;
+            var token = node.FindToken(start);
+            if (token.ValueText == name) yield return token;
+        }
+    }
+
+    private static bool IsIdentifierPart(char c) => char.IsLetterOrDigit(c) || c == '_';
 
     /// <summary>Whether any of the ascending <paramref name="positions"/> lies within <paramref name="span"/>.</summary>
     public static bool AnyWithin(int[] positions, TextSpan span)
