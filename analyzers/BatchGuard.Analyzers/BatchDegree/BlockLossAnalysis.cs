@@ -39,7 +39,7 @@ internal sealed class BlockLossAnalysis
         foreach (var backward in block.Backwards)
         {
             var scope = new BlockScope(block.Index);
-            var findings = new Dictionary<(string, SyntaxNode), LossFinding>();
+            var findings = new Dictionary<(string, SyntaxNode), LossFinding>(IdentityComparer.Instance);
             var evaluator = new DegreeEvaluator(scope, (at, name) => TrainingLossAnalysis.IsNominalBatchSizeName(options, at, name), findings);
             TrainingLossAnalysis.EvaluateBackward(backward, scope, evaluator);
             evaluations.Add(new BackwardEvaluation(backward, !scope.ReachedOutside, findings.Values.OrderBy(f => f.Site.Syntax.SpanStart).ToList()));
@@ -47,7 +47,7 @@ internal sealed class BlockLossAnalysis
 
         var complete = evaluations.Where(e => e.Complete).SelectMany(e => e.Findings).ToList();
         var reportable = new List<LossFinding>();
-        var seen = new HashSet<(string, SyntaxNode)>();
+        var seen = new HashSet<(string, SyntaxNode)>(IdentityComparer.Instance);
         foreach (var finding in complete)
         {
             if (IsInside(finding.Site.Syntax, block.Block.Syntax) && seen.Add((finding.RuleId, finding.Site.Syntax))) reportable.Add(finding);
@@ -68,7 +68,7 @@ internal sealed class BlockLossAnalysis
             var scope = new BlockScope(block.Index);
             if (LoaderCreation.TryCreate(operation, symbols, scope) is not { CanYieldShortBatch: true } creation || scope.ReachedOutside) continue;
             if (OnlyEnumeratedHere(creation, block.Block) is not { Count: > 0 } loops || loops.Any(LoaderCreation.HandlesShortBatches)) continue;
-            var collections = new HashSet<IOperation>(loops.Select(l => l.Collection.WalkDownConversions()));
+            var collections = new HashSet<IOperation>(loops.Select(l => l.Collection.WalkDownConversions()), IdentityComparer.Instance);
             var first = batchDependent.Where(f => f.FeedingCollections.Overlaps(collections))
                 .OrderBy(f => f.Site.Syntax.SyntaxTree.FilePath, System.StringComparer.Ordinal).ThenBy(f => f.Site.Syntax.SpanStart)
                 .FirstOrDefault();

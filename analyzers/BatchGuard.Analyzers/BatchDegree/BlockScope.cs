@@ -32,7 +32,7 @@ internal sealed class BlockScope : ISourceLookup
     /// <summary>Set when a lookup needed facts from outside the block (field writes, call sites, constructors).</summary>
     public bool ReachedOutside { get; set; }
 
-    public Dictionary<IOperation, ImmutableArray<LoaderCreation>> ResolvedLoaders { get; } = new();
+    public Dictionary<IOperation, ImmutableArray<LoaderCreation>> ResolvedLoaders { get; } = new(IdentityComparer.Instance);
 
     public IOperation? BodyOf(IMethodSymbol method)
     {

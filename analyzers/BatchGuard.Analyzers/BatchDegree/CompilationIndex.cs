@@ -41,11 +41,11 @@ internal sealed class CompilationIndex : ISourceLookup
     private Dictionary<SyntaxTree, List<IndexedBlock>>? _blocksByTree;
     private readonly Dictionary<ISymbol, List<IOperation>> _writesTo = new(SymbolEqualityComparer.Default);
     private readonly Dictionary<IMethodSymbol, List<IOperation>> _callsTo = new(SymbolEqualityComparer.Default);
-    private readonly ConcurrentDictionary<IOperation, Dictionary<ILocalSymbol, List<LocalWrite>>> _localWrites = new();
+    private readonly ConcurrentDictionary<IOperation, Dictionary<ILocalSymbol, List<LocalWrite>>> _localWrites = new(IdentityComparer.Instance);
     private readonly ConcurrentDictionary<(IOperation Root, ILocalSymbol Local), List<LocalWrite>> _writesOfLocal = new(LocalKeyComparer.Instance);
 
     /// <summary><see cref="LoaderCreation.Resolve"/>'s results by expression (used only inside <see cref="Analysis"/>, under its lock).</summary>
-    public Dictionary<IOperation, ImmutableArray<LoaderCreation>> ResolvedLoaders { get; } = new();
+    public Dictionary<IOperation, ImmutableArray<LoaderCreation>> ResolvedLoaders { get; } = new(IdentityComparer.Instance);
 
     private CompilationIndex(TorchSharpSymbols symbols)
     {
@@ -386,7 +386,7 @@ internal sealed class OfferedBlockComparer : IEqualityComparer<(ISymbol Owner, S
     public bool Equals((ISymbol Owner, SyntaxNode Block) x, (ISymbol Owner, SyntaxNode Block) y) =>
         ReferenceEquals(x.Block, y.Block) && SymbolEqualityComparer.Default.Equals(x.Owner, y.Owner);
 
-    public int GetHashCode((ISymbol Owner, SyntaxNode Block) obj) => RuntimeHelpers.GetHashCode(obj.Block);
+    public int GetHashCode((ISymbol Owner, SyntaxNode Block) obj) => IdentityComparer.Instance.GetHashCode(obj.Block);
 }
 
 /// <summary>An operation block kept by the index, with what the analysis reads from it, each list in source order.</summary>

@@ -27,7 +27,7 @@ internal sealed partial class DegreeEvaluator
     // Per root (one backward() call).
     private readonly Dictionary<(IOperation, Frame, bool), BatchValue> _memo = new(EvaluationKeyComparer.Instance);
     private readonly HashSet<(IOperation, Frame, bool)> _inProgress = new(EvaluationKeyComparer.Instance);
-    private readonly HashSet<IOperation> _collections = new();
+    private readonly HashSet<IOperation> _collections = new(IdentityComparer.Instance);
     private readonly List<LossFinding> _touched = new();
     private ImmutableArray<LoaderCreation> _feedingLoaders;
     private bool _batchesAreFull;

@@ -123,7 +123,7 @@ internal sealed class LoaderCreation
         // The same loop's collection is resolved for its consumers, for each backward() inside it and for BG0001.
         if (index.ResolvedLoaders.TryGetValue(expression, out var resolved)) return resolved;
         var found = new List<LoaderCreation>();
-        Resolve(expression, index, found, new HashSet<IOperation>(), depth: 0);
+        Resolve(expression, index, found, new HashSet<IOperation>(IdentityComparer.Instance), depth: 0);
         var distinct = ImmutableArray.CreateBuilder<LoaderCreation>(found.Count);
         foreach (var creation in found)
         {

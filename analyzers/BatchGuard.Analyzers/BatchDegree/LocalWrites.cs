@@ -81,7 +81,12 @@ internal static class LocalWrites
         }
         if (!found.TryGetValue(local, out var writes)) return new List<LocalWrite>();
         // A write reached both from the declaration and from a name (a deconstruction) counts once.
-        return writes.GroupBy(w => w.Operation).Select(g => g.First()).ToList();
+        var distinct = new List<LocalWrite>(writes.Count);
+        foreach (var write in writes)
+        {
+            if (!distinct.Exists(w => ReferenceEquals(w.Operation, write.Operation))) distinct.Add(write);
+        }
+        return distinct;
     }
 
     /// <summary>Every local write below <paramref name="root"/>, by local, in source order.</summary>

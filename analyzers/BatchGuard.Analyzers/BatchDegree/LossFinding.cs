@@ -28,7 +28,7 @@ internal sealed class LossFinding
     /// <summary>Passed to the code fix through the diagnostic.</summary>
     public ImmutableDictionary<string, string?> Properties { get; }
     /// <summary>The enumerated collections (foreach over a DataLoader) whose batches reached this finding.</summary>
-    public HashSet<IOperation> FeedingCollections { get; } = new();
+    public HashSet<IOperation> FeedingCollections { get; } = new(IdentityComparer.Instance);
 
     public Location Location => Site.Syntax.GetLocation();
 

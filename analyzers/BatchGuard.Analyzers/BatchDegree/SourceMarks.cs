@@ -77,13 +77,11 @@ internal sealed class SourceMarks
     public IEnumerable<SyntaxToken> IdentifierTokens(SyntaxTree tree, string name, SyntaxNode node)
     {
         if (name.Length == 0 || !_texts.TryGetValue(tree, out var text)) yield break;
-        var positions = Find(tree, name);
+        // Scanned within the node only: a local's name is often one letter, common in the rest of the file.
         var span = node.Span;
-        var i = Array.BinarySearch(positions, span.Start);
-        if (i < 0) i = ~i;
-        for (; i < positions.Length && positions[i] < span.End; i++)
+        for (var start = text.IndexOf(name, span.Start, span.Length, StringComparison.Ordinal); start >= 0;
+             start = start + name.Length >= span.End ? -1 : text.IndexOf(name, start + name.Length, span.End - start - name.Length, StringComparison.Ordinal))
         {
-            var start = positions[i];
             var end = start + name.Length;
             if (start > 0 && IsIdentifierPart(text[start - 1]) || end < text.Length && IsIdentifierPart(text[end])) continue;
             var token = node.FindToken(start);

@@ -25,24 +25,24 @@ internal sealed class TrainingLossAnalysis
     public List<LossFinding> Findings { get; } = new();
     public List<LoaderCreation> Creations { get; } = new();
     /// <summary>For each creation (keyed by its syntax: stable however the operation was reached): the foreach loops that enumerate it.</summary>
-    public Dictionary<SyntaxNode, List<IForEachLoopOperation>> Consumers { get; } = new();
+    public Dictionary<SyntaxNode, List<IForEachLoopOperation>> Consumers { get; } = new(IdentityComparer.Instance);
     /// <summary>The consuming loops (<see cref="Consumers"/>) that are training loops (<see cref="TrainingLoopFinder"/>).</summary>
-    public HashSet<ILoopOperation> TrainingLoops { get; } = new();
+    public HashSet<ILoopOperation> TrainingLoops { get; } = new(IdentityComparer.Instance);
     /// <summary>BG0003/BG0004 findings keyed by the loader creations (their syntax) whose batches reached them.</summary>
-    public Dictionary<SyntaxNode, List<LossFinding>> BatchDependentLossesByLoader { get; } = new();
+    public Dictionary<SyntaxNode, List<LossFinding>> BatchDependentLossesByLoader { get; } = new(IdentityComparer.Instance);
     /// <summary>Findings already reported by their block as the user typed (<see cref="BlockLossAnalysis.Reportable"/>), by rule and site.</summary>
-    public HashSet<(string Rule, SyntaxNode Site)> ReportedAsTyped { get; } = new();
+    public HashSet<(string Rule, SyntaxNode Site)> ReportedAsTyped { get; } = new(IdentityComparer.Instance);
     /// <summary>Loader creations (their syntax) whose BG0001 their block already reported (<see cref="BlockLossAnalysis.ReportableLoaders"/>).</summary>
-    public HashSet<SyntaxNode> LoadersReportedAsTyped { get; } = new();
+    public HashSet<SyntaxNode> LoadersReportedAsTyped { get; } = new(IdentityComparer.Instance);
 
     public static TrainingLossAnalysis Run(CompilationIndex index, AnalyzerOptions options)
     {
         var analysis = new TrainingLossAnalysis(index);
         var symbols = index.Symbols;
-        var findings = new Dictionary<(string, SyntaxNode), LossFinding>();
+        var findings = new Dictionary<(string, SyntaxNode), LossFinding>(IdentityComparer.Instance);
         var evaluator = new DegreeEvaluator(index, (at, name) => IsNominalBatchSizeName(options, at, name), findings);
 
-        var seen = new HashSet<SyntaxNode>();
+        var seen = new HashSet<SyntaxNode>(IdentityComparer.Instance);
         foreach (var block in index.Blocks)
         {
             foreach (var call in block.LoaderCreations)
