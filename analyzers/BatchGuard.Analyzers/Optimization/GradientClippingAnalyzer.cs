@@ -16,9 +16,10 @@ namespace BatchGuard.Analyzers.Optimization;
 /// BatchGuard runtime, <c>TrainingGuard.AfterBackward</c> (bound by symbol). <c>TrainingGuard.Step</c> runs backward,
 /// clip and step itself, in order, so it is never misplaced and a loop that uses it has clipping.
 /// <para>
-/// Cost: analyzers run on every build. The entry point is an operation action on invocations (the operation trees
-/// the driver builds once for all analyzers) whose first test is the method's name; only calls named step,
-/// clip_grad_* or AfterBackward get further work (walking up to the enclosing loop, then that loop's calls).
+/// Cost: analyzers run on every build, and most code has no training loop. The entry point is an operation action on
+/// loops (far fewer than calls); only the outermost loop of each body does work, one walk over its operations that
+/// compares call names. Binding checks, the enclosing-loop search and the optimizer's assignments run only for calls
+/// named step, clip_grad_* or AfterBackward in a loop that also calls something named backward and step.
 /// </para>
 /// </remarks>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
@@ -38,22 +39,83 @@ public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
     private protected override void OnCompilationStart(CompilationStartAnalysisContext context, TorchSharpSymbols symbols)
     {
         var clipping = new Clipping(symbols, BatchGuardSymbols.TryCreate(context.Compilation));
-        context.RegisterOperationAction(operation => Guarded(() => AnalyzeInvocation(operation, symbols, clipping)), OperationKind.Invocation);
+        context.RegisterOperationAction(operation => Guarded(() => AnalyzeOutermostLoop(operation, symbols, clipping)), OperationKind.Loop);
     }
 
-    private static void AnalyzeInvocation(OperationAnalysisContext context, TorchSharpSymbols symbols, Clipping clipping)
+    /// <summary>
+    /// Every diagnostic sits on a call inside a training loop, so the outermost loop of each body (a method, lambda or
+    /// local function) is the unit of work: one walk collects its calls by name, and a loop whose calls include no
+    /// backward() or no step() cannot contain a training loop, so it costs nothing more.
+    /// </summary>
+    private static void AnalyzeOutermostLoop(OperationAnalysisContext context, TorchSharpSymbols symbols, Clipping clipping)
     {
-        var invocation = (IInvocationOperation)context.Operation;
-        if (invocation.TargetMethod.Name is not ("step" or "clip_grad_norm_" or "clip_grad_value_" or "AfterBackward")) return;
+        var outermost = (ILoopOperation)context.Operation;
+        if (HasEnclosingLoop(outermost)) return;
 
+        var candidates = new LoopCalls();
+        candidates.Collect(outermost);
+        if (!candidates.HasBackward || !candidates.HasStep || candidates.Subjects is null) return;
+
+        var trainingLoops = new Dictionary<ILoopOperation, TrainingLoop?>();
+        foreach (var invocation in candidates.Subjects) AnalyzeInvocation(context, invocation, symbols, clipping, trainingLoops);
+    }
+
+    /// <summary>True when a loop encloses <paramref name="loop"/> in the same body (not across a lambda or local function).</summary>
+    private static bool HasEnclosingLoop(ILoopOperation loop)
+    {
+        for (var current = loop.Parent; current is not null; current = current.Parent)
+        {
+            if (current is IAnonymousFunctionOperation or ILocalFunctionOperation) return false;
+            if (current is ILoopOperation) return true;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// The calls under an outermost loop (not inside nested lambdas or local functions, which are analysed with their
+    /// own loops), filtered by name only: the binding checks run on the few that pass.
+    /// </summary>
+    private sealed class LoopCalls
+    {
+        /// <summary>Calls that may carry a diagnostic (clipping calls and step()), in walk order; null when none.</summary>
+        public List<IInvocationOperation>? Subjects { get; private set; }
+        public bool HasBackward { get; private set; }
+        public bool HasStep { get; private set; }
+
+        public void Collect(IOperation operation)
+        {
+            if (operation is IAnonymousFunctionOperation or ILocalFunctionOperation) return;
+            if (operation is IInvocationOperation invocation)
+            {
+                switch (invocation.TargetMethod.Name)
+                {
+                    case "backward":
+                        HasBackward = true;
+                        break;
+                    case "step":
+                        HasStep = true;
+                        (Subjects ??= new List<IInvocationOperation>()).Add(invocation);
+                        break;
+                    case "clip_grad_norm_" or "clip_grad_value_" or "AfterBackward":
+                        (Subjects ??= new List<IInvocationOperation>()).Add(invocation);
+                        break;
+                }
+            }
+            foreach (var child in operation.ChildOperations) Collect(child);
+        }
+    }
+
+    private static void AnalyzeInvocation(OperationAnalysisContext context, IInvocationOperation invocation, TorchSharpSymbols symbols,
+        Clipping clipping, Dictionary<ILoopOperation, TrainingLoop?> trainingLoops)
+    {
         // Each diagnostic is reported from the node it sits on: BG0006 from the clip call, BG0007 from the step.
         if (clipping.IsClippingCall(invocation))
         {
-            if (EnclosingTrainingLoop(invocation, symbols) is { } loop) ReportMisplacedClipping(context.ReportDiagnostic, loop, invocation, clipping);
+            if (EnclosingTrainingLoop(invocation, symbols, trainingLoops) is { } loop) ReportMisplacedClipping(context.ReportDiagnostic, loop, invocation, clipping);
         }
         else if (symbols.IsOptimizerStep(invocation))
         {
-            if (EnclosingTrainingLoop(invocation, symbols) is { } loop && !clipping.HasAnyClipping(loop))
+            if (EnclosingTrainingLoop(invocation, symbols, trainingLoops) is { } loop && !clipping.HasAnyClipping(loop))
                 ReportStatefulOptimizerWithoutClipping(context, invocation);
         }
     }
@@ -86,14 +148,21 @@ public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
     /// The innermost loop around <paramref name="call"/> (in the same body, not across a lambda) that calls
     /// backward() and step(): the loop <see cref="TrainingLoopFinder"/> would find.
     /// </summary>
-    private static TrainingLoop? EnclosingTrainingLoop(IInvocationOperation call, TorchSharpSymbols symbols)
+    /// <param name="trainingLoops">Loops already classified under the same outermost loop (null: not a training loop).</param>
+    private static TrainingLoop? EnclosingTrainingLoop(IInvocationOperation call, TorchSharpSymbols symbols,
+        Dictionary<ILoopOperation, TrainingLoop?> trainingLoops)
     {
         for (var current = call.Parent; current is not null; current = current.Parent)
         {
             if (current is IAnonymousFunctionOperation or ILocalFunctionOperation) return null;
             if (current is not ILoopOperation loopOperation) continue;
-            var loop = new TrainingLoop(loopOperation, TrainingLoopFinder.InvocationsInBody(loopOperation), symbols);
-            if (!loop.Backwards.IsEmpty && !loop.Steps.IsEmpty) return loop;
+            if (!trainingLoops.TryGetValue(loopOperation, out var loop))
+            {
+                loop = new TrainingLoop(loopOperation, TrainingLoopFinder.InvocationsInBody(loopOperation), symbols);
+                if (loop.Backwards.IsEmpty || loop.Steps.IsEmpty) loop = null;
+                trainingLoops.Add(loopOperation, loop);
+            }
+            if (loop is not null) return loop;
         }
         return null;
     }

@@ -1,7 +1,10 @@
+using System;
+using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Linq;
 using System.Threading;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Operations;
 
@@ -56,7 +59,7 @@ internal static class OptimizerAssignments
         var values = ImmutableArray.CreateBuilder<IOperation>();
         foreach (var declaration in declarations)
         {
-            foreach (var node in declaration.GetSyntax(ct).DescendantNodes())
+            foreach (var node in Candidates(declaration.GetSyntax(ct), name, ct))
             {
                 // Syntax first (the member's name), binding only for the few candidates.
                 IOperation? value = node switch
@@ -74,6 +77,34 @@ internal static class OptimizerAssignments
             }
         }
         return values.ToImmutable();
+    }
+
+    /// <summary>
+    /// The nodes of <paramref name="declaration"/> that may store into a member named <paramref name="name"/>, in
+    /// document order: its declarators, property declarations, and assignments to <c>name</c> or <c>this.name</c>.
+    /// Found from the text (the name is rare in a type's text) instead of a walk over every node of the type; text
+    /// with a \u escape, which can spell an identifier differently, falls back to the walk.
+    /// </summary>
+    private static IEnumerable<SyntaxNode> Candidates(SyntaxNode declaration, string name, CancellationToken ct)
+    {
+        var text = declaration.SyntaxTree.GetText(ct).ToString(declaration.Span);
+        if (text.IndexOf("\\u", StringComparison.OrdinalIgnoreCase) >= 0) return declaration.DescendantNodes();
+        var candidates = new List<SyntaxNode>();
+        for (var at = text.IndexOf(name, StringComparison.Ordinal); at >= 0; at = text.IndexOf(name, at + name.Length, StringComparison.Ordinal))
+        {
+            var token = declaration.FindToken(declaration.SpanStart + at);
+            if (!token.IsKind(SyntaxKind.IdentifierToken) || token.ValueText != name) continue;
+            var candidate = token.Parent switch
+            {
+                VariableDeclaratorSyntax or PropertyDeclarationSyntax => token.Parent,
+                IdentifierNameSyntax { Parent: AssignmentExpressionSyntax assignment } identifier when assignment.Left == identifier => assignment,
+                IdentifierNameSyntax { Parent: MemberAccessExpressionSyntax { Expression: ThisExpressionSyntax, Parent: AssignmentExpressionSyntax assignment } access } identifier
+                    when access.Name == identifier && assignment.Left == access => assignment,
+                _ => null,
+            };
+            if (candidate is not null) candidates.Add(candidate);
+        }
+        return candidates;
     }
 
     private static string? AssignedName(ExpressionSyntax left) => left switch

@@ -202,6 +202,91 @@ public sealed class BG0006Tests
             """);
     }
 
+    // The analyzer starts from each outermost loop and skips it unless its calls include backward() and step(); the
+    // next tests pin down that clipping reached by other spellings and loops nested in other loops, lambdas and local
+    // functions are still analysed.
+
+    [Fact]
+    public async Task Clipping_reached_through_using_static_or_an_alias_is_recognised()
+    {
+        await VerifyClipping.Diagnostics(TestReferences.Usings.Replace("using System;", "using System;\nusing static TorchSharp.torch.nn.utils;\nusing NnUtils = TorchSharp.torch.nn.utils;") + """
+            class Trainer
+            {
+                void Train(nn.Module<Tensor, Tensor> model, optim.Optimizer optimizer, Tensor x)
+                {
+                    for (var i = 0; i < 10; i++)
+                    {
+                        model.forward(x).sum().backward();
+                        optimizer.step();
+                        {|#0:clip_grad_norm_(model.parameters(), 1.0)|};
+                    }
+                    for (var i = 0; i < 10; i++)
+                    {
+                        {|#1:NnUtils.clip_grad_value_(model.parameters(), 0.5)|};
+                        model.forward(x).sum().backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """,
+            VerifyClipping.Diagnostic("BG0006").WithLocation(0).WithArguments("clip_grad_norm_", "after optimizer.step()"),
+            VerifyClipping.Diagnostic("BG0006").WithLocation(1).WithArguments("clip_grad_value_", "before model.forward(x).sum().backward()"));
+    }
+
+    [Fact]
+    public async Task Training_loops_nested_in_an_epoch_loop_a_lambda_or_a_local_function_are_analysed()
+    {
+        await VerifyClipping.Diagnostics(Method("""
+                    for (var epoch = 0; epoch < 3; epoch++)
+                    {
+                        foreach (var batch in loader)
+                        {
+                            F.mse_loss(model.forward(batch[0]), batch[1]).backward();
+                            optimizer.step();
+                            {|#0:torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)|};
+                        }
+                        Action trainTwice = () =>
+                        {
+                            for (var i = 0; i < 2; i++)
+                            {
+                                F.mse_loss(model.forward(x), y).backward();
+                                optimizer.step();
+                                {|#1:torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)|};
+                            }
+                        };
+                        trainTwice();
+                        TrainOnce();
+                        void TrainOnce()
+                        {
+                            var once = true;
+                            while (once)
+                            {
+                                once = false;
+                                {|#2:torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)|};
+                                F.mse_loss(model.forward(x), y).backward();
+                                optimizer.step();
+                            }
+                        }
+                    }
+            """),
+            VerifyClipping.Diagnostic("BG0006").WithLocation(0).WithArguments("clip_grad_norm_", "after optimizer.step()"),
+            VerifyClipping.Diagnostic("BG0006").WithLocation(1).WithArguments("clip_grad_norm_", "after optimizer.step()"),
+            VerifyClipping.Diagnostic("BG0006").WithLocation(2).WithArguments("clip_grad_norm_", "before F.mse_loss(model.forward(x), y).backward()"));
+    }
+
+    [Fact]
+    public async Task A_loop_whose_backward_and_step_run_in_a_lambda_is_not_a_training_loop()
+    {
+        await VerifyClipping.Diagnostics(Method("""
+                    for (var epoch = 0; epoch < 3; epoch++)
+                    {
+                        Action train = () => { F.mse_loss(model.forward(x), y).backward(); optimizer.step(); };
+                        train();
+                        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0);
+                    }
+            """));
+    }
+
     [Fact]
     public async Task Broken_code_does_not_crash_the_analyzer()
     {

@@ -143,6 +143,110 @@ public sealed class BG0007Tests
     }
 
     [Fact]
+    public async Task Optimizer_field_assigned_through_this_after_mentions_of_its_name_is_recognised()
+    {
+        await VerifyClipping.Diagnostics(TestReferences.Usings + """
+            class Trainer
+            {
+                private readonly nn.Module<Tensor, Tensor> _model = nn.Linear(4, 1);
+                // _optimizer is created in the constructor.
+                private optim.Optimizer _optimizer;
+
+                public Trainer()
+                {
+                    Console.WriteLine("creating _optimizer");
+                    this._optimizer = optim.Adam(_model.parameters());
+                }
+
+                public void Train(IEnumerable<Tensor> batches)
+                {
+                    foreach (var batch in batches)
+                    {
+                        _model.forward(batch).mean().backward();
+                        {|#0:_optimizer.step()|};
+                    }
+                }
+            }
+            """,
+            VerifyClipping.Diagnostic("BG0007").WithLocation(0).WithArguments("_optimizer", "Adam"));
+    }
+
+    [Fact]
+    public async Task Optimizer_field_assigned_under_a_unicode_escaped_name_is_recognised()
+    {
+        await VerifyClipping.Diagnostics(TestReferences.Usings + """
+            class Trainer
+            {
+                private readonly nn.Module<Tensor, Tensor> _model = nn.Linear(4, 1);
+                private readonly optim.Optimizer _optimizer;
+
+                public Trainer() => \u005Foptimizer = optim.Adam(_model.parameters());
+
+                public void Train(IEnumerable<Tensor> batches)
+                {
+                    foreach (var batch in batches)
+                    {
+                        _model.forward(batch).mean().backward();
+                        {|#0:_optimizer.step()|};
+                    }
+                }
+            }
+            """,
+            VerifyClipping.Diagnostic("BG0007").WithLocation(0).WithArguments("_optimizer", "Adam"));
+    }
+
+    [Fact]
+    public async Task Optimizer_field_reassigned_to_a_stateless_optimizer_elsewhere_in_the_type_is_not_reported()
+    {
+        await VerifyClipping.Diagnostics(TestReferences.Usings + """
+            class Trainer
+            {
+                private readonly nn.Module<Tensor, Tensor> _model = nn.Linear(4, 1);
+                private optim.Optimizer _optimizer;
+
+                public Trainer() => _optimizer = optim.Adam(_model.parameters());
+
+                public void Train(IEnumerable<Tensor> batches)
+                {
+                    foreach (var batch in batches)
+                    {
+                        _model.forward(batch).mean().backward();
+                        _optimizer.step();
+                    }
+                }
+
+                public void UsePlainSgd() => this._optimizer = optim.SGD(_model.parameters(), 0.1);
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task Step_in_an_inner_loop_or_in_the_for_loop_increment_is_reported()
+    {
+        await VerifyClipping.Diagnostics(TestReferences.Usings + """
+            class Trainer
+            {
+                public void Train(nn.Module<Tensor, Tensor> model, Tensor x)
+                {
+                    var optimizer = optim.Adam(model.parameters());
+                    for (var epoch = 0; epoch < 3; epoch++)
+                    {
+                        model.forward(x).mean().backward();
+                        for (var k = 0; k < 1; k++) {|#0:optimizer.step()|};
+                    }
+                    for (var i = 0; i < 10; {|#1:optimizer.step()|})
+                    {
+                        model.forward(x).mean().backward();
+                        i++;
+                    }
+                }
+            }
+            """,
+            VerifyClipping.Diagnostic("BG0007").WithLocation(0).WithArguments("optimizer", "Adam"),
+            VerifyClipping.Diagnostic("BG0007").WithLocation(1).WithArguments("optimizer", "Adam"));
+    }
+
+    [Fact]
     public async Task Optimizer_received_as_a_base_type_parameter_is_not_reported()
     {
         await VerifyClipping.Diagnostics(TestReferences.Usings + """
