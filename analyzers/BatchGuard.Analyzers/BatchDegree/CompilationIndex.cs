@@ -38,7 +38,10 @@ internal sealed class CompilationIndex : ISourceLookup
 
     // Built at the first analysis (Freeze), used under its lock.
     private Dictionary<IMethodSymbol, List<IOperation>>? _blocksOf;
-    private Dictionary<SyntaxTree, List<IndexedBlock>>? _blocksByTree;
+    private Dictionary<SyntaxTree, List<(ISymbol Owner, IOperation Block)>>? _blocksByTree;
+    private Dictionary<IMethodSymbol, IOperation>? _bodies;
+    /// <summary>Blocks whose text cannot matter: kept unwalked, only for name lookups at compilation end.</summary>
+    private readonly ConcurrentBag<(ISymbol Owner, IOperation Block)> _unwalked = new();
     private readonly Dictionary<ISymbol, List<IOperation>> _writesTo = new(SymbolEqualityComparer.Default);
     private readonly Dictionary<IMethodSymbol, List<IOperation>> _callsTo = new(SymbolEqualityComparer.Default);
     private readonly ConcurrentDictionary<IOperation, Dictionary<ILocalSymbol, List<LocalWrite>>> _localWrites = new(IdentityComparer.Instance);
@@ -67,8 +70,7 @@ internal sealed class CompilationIndex : ISourceLookup
         {
             foreach (var operation in block.OperationBlocks)
             {
-                var indexed = index.Add(block.OwningSymbol, operation);
-                if (indexed.Backwards.Count > 0 && onBlock is not null) onBlock(block, indexed);
+                if (index.Add(block.OwningSymbol, operation) is { Backwards.Count: > 0 } indexed && onBlock is not null) onBlock(block, indexed);
             }
         }));
         return index;
@@ -84,7 +86,7 @@ internal sealed class CompilationIndex : ISourceLookup
         {
             if (_analysis is null || !ReferenceEquals(_analysisOptions, options))
             {
-                if (_blocksOf is null) Freeze();
+                if (Blocks.IsDefault) Freeze();
                 _analysis = TrainingLossAnalysis.Run(this, options);
                 _analysisOptions = options;
             }
@@ -99,17 +101,30 @@ internal sealed class CompilationIndex : ISourceLookup
     /// for its loops over loaders; the rest of the code is looked at only when a query names it
     /// (<see cref="WritesTo"/>, <see cref="CallsTo"/>).
     /// </summary>
-    public IndexedBlock Add(ISymbol owner, IOperation block) =>
-        _offered.GetOrAdd((owner, block.Syntax), _ => new Lazy<IndexedBlock>(() => Walk(owner, block))).Value;
+    public IndexedBlock? Add(ISymbol owner, IOperation block)
+    {
+        var marks = _marks.Value;
+        var span = block.Syntax.Span;
+        var tree = block.Syntax.SyntaxTree;
+        var walkFully = marks.DataLoaderAliased || block.SemanticModel is null ||
+                        owner is IMethodSymbol { MethodKind: MethodKind.Constructor } constructor && _symbols.IsDataLoader(constructor.ContainingType);
+        if (!walkFully && !marks.Mentions(tree, SourceMarks.Backward, span) && !marks.Mentions(tree, SourceMarks.DataLoader, span) &&
+            !marks.Mentions(tree, SourceMarks.ForEach, span))
+        {
+            // Most of a compilation: no shared dictionary, no walk (both analyzers may add it; deduplicated at the end).
+            _unwalked.Add((owner, block));
+            return null;
+        }
+        return _offered.GetOrAdd((owner, block.Syntax), _ => new Lazy<IndexedBlock>(() => Walk(owner, block, walkFully))).Value;
+    }
 
-    private IndexedBlock Walk(ISymbol owner, IOperation block)
+    private IndexedBlock Walk(ISymbol owner, IOperation block, bool walkFully)
     {
         var indexed = new IndexedBlock(this, owner, block);
         var marks = _marks.Value;
         var span = block.Syntax.Span;
         var tree = block.Syntax.SyntaxTree;
-        var subclassConstructor = owner is IMethodSymbol { MethodKind: MethodKind.Constructor } constructor && _symbols.IsDataLoader(constructor.ContainingType);
-        if (marks.DataLoaderAliased || subclassConstructor || block.SemanticModel is null)
+        if (walkFully)
         {
             WalkFully(indexed);
         }
@@ -246,16 +261,32 @@ internal sealed class CompilationIndex : ISourceLookup
 
     private void Freeze()
     {
-        var all = _offered.Values.Select(l => l.Value).ToList();
-        Blocks = all.Where(b => b.Walked || b.ForEachLoops.Count > 0)
+        Blocks = _offered.Values.Select(l => l.Value).Where(b => b.Walked || b.ForEachLoops.Count > 0)
             .OrderBy(b => b.Block.Syntax.SyntaxTree.FilePath, StringComparer.Ordinal).ThenBy(b => b.Block.Syntax.SpanStart).ToImmutableArray();
+    }
+
+    /// <summary>
+    /// The maps of every offered block (walked or not) by member and by file, built the first time a query needs the
+    /// rest of the compilation: a compilation whose losses each method proves by itself never builds them.
+    /// </summary>
+    private void EnsureMaps()
+    {
+        if (_blocksOf is not null) return;
+        var walked = _offered.Values.Select(l => l.Value).ToList();
         _blocksOf = new Dictionary<IMethodSymbol, List<IOperation>>(SymbolEqualityComparer.Default);
-        _blocksByTree = new Dictionary<SyntaxTree, List<IndexedBlock>>();
-        foreach (var indexed in all)
+        _blocksByTree = new Dictionary<SyntaxTree, List<(ISymbol Owner, IOperation Block)>>();
+        _bodies = new Dictionary<IMethodSymbol, IOperation>(SymbolEqualityComparer.Default);
+        var seen = new HashSet<SyntaxNode>(IdentityComparer.Instance);
+        foreach (var (owner, block) in walked.Select(b => (b.Owner, b.Block)).Concat(_unwalked))
         {
-            // A constructor's base(...) call can come as a block of its own, beside the body.
-            if (indexed.Owner is IMethodSymbol method) Add(_blocksOf, method.OriginalDefinition, indexed.Block);
-            Add(_blocksByTree, indexed.Block.Syntax.SyntaxTree, indexed);
+            if (!seen.Add(block.Syntax)) continue;
+            if (owner is IMethodSymbol method)
+            {
+                // A constructor's base(...) call can come as a block of its own, beside the body.
+                Add(_blocksOf, method.OriginalDefinition, block);
+                if (block is IMethodBodyBaseOperation or IBlockOperation) _bodies[method.OriginalDefinition] = block;
+            }
+            Add(_blocksByTree, block.Syntax.SyntaxTree, (owner, block));
         }
     }
 
@@ -266,11 +297,18 @@ internal sealed class CompilationIndex : ISourceLookup
     }
 
     /// <summary>The body of a method declared in this compilation, or null.</summary>
-    public IOperation? BodyOf(IMethodSymbol method) => OfferedBody(method);
+    public IOperation? BodyOf(IMethodSymbol method)
+    {
+        EnsureMaps();
+        return _bodies!.TryGetValue(method.OriginalDefinition, out var body) ? body : null;
+    }
 
     /// <summary>Every operation block of a method declared in this compilation (body, constructor initializer).</summary>
-    public IReadOnlyList<IOperation> BlocksOf(IMethodSymbol method) =>
-        _blocksOf!.TryGetValue(method.OriginalDefinition, out var blocks) ? blocks : (IReadOnlyList<IOperation>)Array.Empty<IOperation>();
+    public IReadOnlyList<IOperation> BlocksOf(IMethodSymbol method)
+    {
+        EnsureMaps();
+        return _blocksOf!.TryGetValue(method.OriginalDefinition, out var blocks) ? blocks : Array.Empty<IOperation>();
+    }
 
     /// <summary>Every value assigned to a field or property anywhere in the compilation (initializers included).</summary>
     public IReadOnlyList<IOperation> WritesTo(ISymbol member)
@@ -278,9 +316,9 @@ internal sealed class CompilationIndex : ISourceLookup
         member = member.OriginalDefinition;
         if (_writesTo.TryGetValue(member, out var writes)) return writes;
         _writesTo[member] = writes = new List<IOperation>();
-        foreach (var indexed in BlocksMentioning(member.Name, member))
+        foreach (var (_, block) in BlocksMentioning(member.Name, member))
         {
-            switch (indexed.Block)
+            switch (block)
             {
                 case IFieldInitializerOperation initializer when initializer.InitializedFields.Contains((IFieldSymbol)member.OriginalDefinition, SymbolEqualityComparer.Default):
                     writes.Add(initializer.Value);
@@ -289,9 +327,9 @@ internal sealed class CompilationIndex : ISourceLookup
                     writes.Add(initializer.Value);
                     continue;
             }
-            foreach (var operation in indexed.Block.PreOrder())
+            foreach (var operation in block.PreOrder())
             {
-                if (!ReferenceEquals(operation, indexed.Block) && operation is ISimpleAssignmentOperation { Target: IMemberReferenceOperation target } assignment &&
+                if (!ReferenceEquals(operation, block) && operation is ISimpleAssignmentOperation { Target: IMemberReferenceOperation target } assignment &&
                     SymbolEqualityComparer.Default.Equals(target.Member.OriginalDefinition, member) &&
                     target is IFieldReferenceOperation or IPropertyReferenceOperation)
                     writes.Add(assignment.Value);
@@ -311,13 +349,19 @@ internal sealed class CompilationIndex : ISourceLookup
         var names = method.MethodKind == MethodKind.Constructor
             ? new[] { method.ContainingType.Name, "new", "base", "this" }
             : new[] { method.Name };
-        var candidates = new HashSet<IndexedBlock>();
-        foreach (var name in names) candidates.UnionWith(BlocksMentioning(name, null));
-        foreach (var indexed in candidates)
+        var candidates = new List<IOperation>();
+        foreach (var name in names)
         {
-            foreach (var operation in indexed.Block.PreOrder())
+            foreach (var (_, block) in BlocksMentioning(name, null))
             {
-                if (ReferenceEquals(operation, indexed.Block)) continue;
+                if (!candidates.Contains(block)) candidates.Add(block);
+            }
+        }
+        foreach (var block in candidates)
+        {
+            foreach (var operation in block.PreOrder())
+            {
+                if (ReferenceEquals(operation, block)) continue;
                 var target = operation switch
                 {
                     IInvocationOperation invocation => invocation.TargetMethod,
@@ -331,17 +375,18 @@ internal sealed class CompilationIndex : ISourceLookup
     }
 
     /// <summary>Offered blocks whose text contains <paramref name="name"/> (or that <paramref name="owner"/> owns), in source order.</summary>
-    private IEnumerable<IndexedBlock> BlocksMentioning(string name, ISymbol? owner)
+    private IEnumerable<(ISymbol Owner, IOperation Block)> BlocksMentioning(string name, ISymbol? owner)
     {
-        var found = new List<IndexedBlock>();
+        EnsureMaps();
+        var found = new List<(ISymbol Owner, IOperation Block)>();
         if (name.Length == 0) return found;
         foreach (var pair in _blocksByTree!)
         {
             var positions = _marks.Value.Find(pair.Key, name);
-            foreach (var indexed in pair.Value)
+            foreach (var offered in pair.Value)
             {
-                if (owner is not null && SymbolEqualityComparer.Default.Equals(indexed.Owner.OriginalDefinition, owner) ||
-                    SourceMarks.AnyWithin(positions, indexed.Block.Syntax.Span)) found.Add(indexed);
+                if (owner is not null && SymbolEqualityComparer.Default.Equals(offered.Owner.OriginalDefinition, owner) ||
+                    SourceMarks.AnyWithin(positions, offered.Block.Syntax.Span)) found.Add(offered);
             }
         }
         return found.OrderBy(b => b.Block.Syntax.SyntaxTree.FilePath, StringComparer.Ordinal).ThenBy(b => b.Block.Syntax.SpanStart);

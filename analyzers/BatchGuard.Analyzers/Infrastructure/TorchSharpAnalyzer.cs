@@ -13,7 +13,11 @@ public abstract class TorchSharpAnalyzer : DiagnosticAnalyzer
     /// <inheritdoc />
     public sealed override void Initialize(AnalysisContext context)
     {
-        context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
+        // Generated code is not analysed (no action runs on it). ReportDiagnostics without Analyze only tells the compiler
+        // not to re-check, for every diagnostic, whether its location is generated code (about 0.1 ms per file on a
+        // large solution): every BatchGuard diagnostic lies in code an action was given, or in a method body the
+        // batch-degree model bound itself, which it never does for generated code (BlockScope).
+        context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.ReportDiagnostics);
         context.EnableConcurrentExecution();
         context.RegisterCompilationStartAction(start =>
         {

@@ -146,6 +146,16 @@ public sealed class AsYouTypeTests
     }
 
     [Fact]
+    public async Task A_division_in_generated_code_is_never_reported()
+    {
+        // Generated code is not analysed, and the analyzers tell the compiler their diagnostics never land in it.
+        var run = await Analyze(("Trainer.cs", HelperCaller), ("Losses.g.cs", Helper));
+
+        Assert.Empty(await run.OpenDocument("Trainer.cs"));
+        Assert.Empty(await run.Build());
+    }
+
+    [Fact]
     public async Task A_loader_read_outside_its_loops_gets_BG0001_from_the_build_only()
     {
         // The loader escapes to a helper that could skip short batches: the method alone cannot clear or claim it.
