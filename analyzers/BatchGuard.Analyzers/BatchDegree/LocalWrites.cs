@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Operations;
 
@@ -73,7 +74,8 @@ internal static class LocalWrites
         }
         foreach (var token in nameTokens)
         {
-            if (token.Parent is not IdentifierNameSyntax name || model.GetOperation(name) is not ILocalReferenceOperation read ||
+            // Most mentions are reads: only a name in a written position is bound.
+            if (token.Parent is not IdentifierNameSyntax name || !IsWrittenPosition(name) || model.GetOperation(name) is not ILocalReferenceOperation read ||
                 !SymbolEqualityComparer.Default.Equals(read.Local, local)) continue;
             var user = read.Parent;
             while (user is ITupleOperation or IDeclarationExpressionOperation) user = user.Parent;
@@ -87,6 +89,26 @@ internal static class LocalWrites
             if (!distinct.Exists(w => ReferenceEquals(w.Operation, write.Operation))) distinct.Add(write);
         }
         return distinct;
+    }
+
+    /// <summary>
+    /// Whether a simple name stands where C# writes a variable: an assignment's left side (also compound, and inside a
+    /// deconstructing tuple), the operand of ++ or --, a ref or out argument, or a foreach's deconstructed variables.
+    /// </summary>
+    private static bool IsWrittenPosition(IdentifierNameSyntax name)
+    {
+        SyntaxNode node = name;
+        // (x, y) = ...: climb out of the tuple's arguments.
+        while (node.Parent is ArgumentSyntax { Parent: TupleExpressionSyntax tuple }) node = tuple;
+        return node.Parent switch
+        {
+            AssignmentExpressionSyntax assignment => assignment.Left == node,
+            PrefixUnaryExpressionSyntax prefix => prefix.IsKind(SyntaxKind.PreIncrementExpression) || prefix.IsKind(SyntaxKind.PreDecrementExpression),
+            PostfixUnaryExpressionSyntax postfix => postfix.IsKind(SyntaxKind.PostIncrementExpression) || postfix.IsKind(SyntaxKind.PostDecrementExpression),
+            ArgumentSyntax argument => argument.RefKindKeyword.IsKind(SyntaxKind.RefKeyword) || argument.RefKindKeyword.IsKind(SyntaxKind.OutKeyword),
+            ForEachVariableStatementSyntax forEach => forEach.Variable == node,
+            _ => false,
+        };
     }
 
     /// <summary>Every local write below <paramref name="root"/>, by local, in source order.</summary>

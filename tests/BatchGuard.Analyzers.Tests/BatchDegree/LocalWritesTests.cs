@@ -41,6 +41,18 @@ public sealed class LocalWritesTests
     }
 
     [Fact]
+    public async Task A_deconstructing_assignment_makes_the_local_unknown()
+    {
+        // (perBatch, scale) = ...: the model does not follow deconstruction, so it must not read the first write.
+        await VerifyLoss.Diagnostics(Loop("""
+            var perBatch = F.mse_loss(pred, y);
+            Tensor scale;
+            (perBatch, scale) = ((pred - y).abs().sum(), y);
+            var loss = perBatch / pred.shape[0];
+            """));
+    }
+
+    [Fact]
     public async Task Without_the_reassignment_the_second_normalisation_is_reported()
     {
         await VerifyLoss.Diagnostics(Loop("""
