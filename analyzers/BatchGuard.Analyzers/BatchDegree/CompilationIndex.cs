@@ -30,7 +30,7 @@ internal sealed class CompilationIndex : ISourceLookup
     private static readonly ConditionalWeakTable<Compilation, CompilationIndex> Shared = new();
 
     private readonly TorchSharpSymbols _symbols;
-    private readonly Lazy<SourceMarks> _marks;
+    private readonly SourceMarks _marks;
     private readonly ConcurrentDictionary<(ISymbol Owner, SyntaxNode Block), Lazy<IndexedBlock>> _offered = new(OfferedBlockComparer.Instance);
     private readonly object _analysisGate = new();
     private TrainingLossAnalysis? _analysis;
@@ -53,7 +53,7 @@ internal sealed class CompilationIndex : ISourceLookup
     private CompilationIndex(TorchSharpSymbols symbols)
     {
         _symbols = symbols;
-        _marks = new Lazy<SourceMarks>(() => SourceMarks.Scan(symbols.Compilation));
+        _marks = new SourceMarks(symbols.Compilation);
     }
 
     public TorchSharpSymbols Symbols => _symbols;
@@ -103,10 +103,10 @@ internal sealed class CompilationIndex : ISourceLookup
     /// </summary>
     public IndexedBlock? Add(ISymbol owner, IOperation block)
     {
-        var marks = _marks.Value;
+        var marks = _marks;
         var span = block.Syntax.Span;
         var tree = block.Syntax.SyntaxTree;
-        var walkFully = marks.DataLoaderAliased || block.SemanticModel is null ||
+        var walkFully = marks.DataLoaderAliased(tree) || block.SemanticModel is null ||
                         owner is IMethodSymbol { MethodKind: MethodKind.Constructor } constructor && _symbols.IsDataLoader(constructor.ContainingType);
         if (!walkFully && !marks.Mentions(tree, SourceMarks.Backward, span) && !marks.Mentions(tree, SourceMarks.DataLoader, span) &&
             !marks.Mentions(tree, SourceMarks.ForEach, span))
@@ -121,7 +121,7 @@ internal sealed class CompilationIndex : ISourceLookup
     private IndexedBlock Walk(ISymbol owner, IOperation block, bool walkFully)
     {
         var indexed = new IndexedBlock(this, owner, block);
-        var marks = _marks.Value;
+        var marks = _marks;
         var span = block.Syntax.Span;
         var tree = block.Syntax.SyntaxTree;
         if (walkFully)
@@ -382,7 +382,7 @@ internal sealed class CompilationIndex : ISourceLookup
         if (name.Length == 0) return found;
         foreach (var pair in _blocksByTree!)
         {
-            var positions = _marks.Value.Find(pair.Key, name);
+            var positions = _marks.Find(pair.Key, name);
             foreach (var offered in pair.Value)
             {
                 if (owner is not null && SymbolEqualityComparer.Default.Equals(offered.Owner.OriginalDefinition, owner) ||
@@ -399,7 +399,7 @@ internal sealed class CompilationIndex : ISourceLookup
     /// every scope that asks; read-only.
     /// </summary>
     private List<LocalWrite> WritesOf(ILocalSymbol local, IOperation root) => _writesOfLocal.GetOrAdd((root, local), key =>
-        LocalWrites.Find(key.Local, key.Root, _marks.Value.IdentifierTokens(key.Root.Syntax.SyntaxTree, key.Local.Name, key.Root.Syntax)) ??
+        LocalWrites.Find(key.Local, key.Root, _marks.IdentifierTokens(key.Root.Syntax.SyntaxTree, key.Local.Name, key.Root.Syntax)) ??
         (_localWrites.GetOrAdd(key.Root, LocalWrites.Collect).TryGetValue(key.Local, out var all) ? all : new List<LocalWrite>()));
 
     /// <summary>The outermost operation of the member that contains <paramref name="operation"/>.</summary>

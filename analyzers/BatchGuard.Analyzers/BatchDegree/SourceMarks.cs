@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Text;
 
@@ -12,8 +13,10 @@ namespace BatchGuard.Analyzers.BatchDegree;
 /// Where words occur in a compilation's source text: a cheap, conservative test of whether a member can matter to the
 /// batch-degree model before any of its operations are walked. A method whose text never says <c>backward</c>,
 /// <c>DataLoader</c> or <c>foreach</c> can hold no backward() call, no loader creation and no loop over a loader —
-/// unless a using alias renames the loader type, which turns the test off for the compilation
-/// (<see cref="DataLoaderAliased"/>). Matching is on plain text, so a word in a comment only costs a walk.
+/// unless a using alias renames the loader type, which turns the test off for that file, or for the compilation when
+/// the alias is global (<see cref="DataLoaderAliased"/>). Matching is on plain text, so a word in a comment only costs
+/// a walk. Each file is scanned the first time one of its members is offered, so no analyzer thread waits for the
+/// whole compilation to be scanned.
 /// </summary>
 internal sealed class SourceMarks
 {
@@ -22,46 +25,66 @@ internal sealed class SourceMarks
     public const string ForEach = "foreach";
     public const string New = "new";
 
-    private readonly Dictionary<SyntaxTree, string> _texts = new();
+    private readonly ConcurrentDictionary<SyntaxTree, TreeMarks> _trees = new();
     private readonly ConcurrentDictionary<(SyntaxTree, string), int[]> _positions = new();
+    private readonly Lazy<bool> _globalAlias;
 
-    private SourceMarks() { }
-
-    /// <summary>A using alias names a DataLoader type (using L = TorchSharp.Modules.DataLoader;): no text test is sound.</summary>
-    public bool DataLoaderAliased { get; private set; }
-
-    public static SourceMarks Scan(Compilation compilation)
+    public SourceMarks(Compilation compilation)
     {
-        var marks = new SourceMarks();
-        foreach (var tree in compilation.SyntaxTrees)
-        {
-            marks._texts[tree] = tree.GetText().ToString();
-            if (marks.DataLoaderAliased) continue;
-            var root = tree.GetRoot();
-            foreach (var position in marks.Find(tree, DataLoader))
-            {
-                if (root.FindToken(position).Parent?.FirstAncestorOrSelf<UsingDirectiveSyntax>() is { Alias: not null })
-                {
-                    marks.DataLoaderAliased = true;
-                    break;
-                }
-            }
-        }
-        return marks;
+        _globalAlias = new Lazy<bool>(() => compilation.SyntaxTrees.Any(tree =>
+            tree.GetRoot() is CompilationUnitSyntax unit &&
+            unit.Usings.Any(u => u.Alias is not null && u.GlobalKeyword.IsKind(SyntaxKind.GlobalKeyword) && u.Name?.ToString().Contains(DataLoader) == true)));
     }
+
+    /// <summary>A using alias names a DataLoader type (using L = TorchSharp.Modules.DataLoader;): no text test is sound here.</summary>
+    public bool DataLoaderAliased(SyntaxTree tree) => _globalAlias.Value || For(tree).LocalAlias;
 
     /// <summary>Whether <paramref name="word"/> occurs in <paramref name="tree"/> within <paramref name="span"/>.</summary>
     public bool Mentions(SyntaxTree tree, string word, TextSpan span) => AnyWithin(Find(tree, word), span);
 
     /// <summary>Every position of <paramref name="word"/> in the tree's text, ascending (ordinal match).</summary>
-    public int[] Find(SyntaxTree tree, string word) => _positions.GetOrAdd((tree, word), key =>
+    public int[] Find(SyntaxTree tree, string word)
     {
-        if (!_texts.TryGetValue(key.Item1, out var text)) return Array.Empty<int>();
+        var marks = For(tree);
+        return word switch
+        {
+            Backward => marks.Backward,
+            DataLoader => marks.DataLoader,
+            ForEach => marks.ForEach,
+            _ => _positions.GetOrAdd((tree, word), key => Positions(marks.Text, key.Item2)),
+        };
+    }
+
+    private TreeMarks For(SyntaxTree tree) => _trees.GetOrAdd(tree, t => new TreeMarks(t));
+
+    private static int[] Positions(string text, string word)
+    {
         var found = new List<int>();
-        for (var at = text.IndexOf(key.Item2, StringComparison.Ordinal); at >= 0; at = text.IndexOf(key.Item2, at + key.Item2.Length, StringComparison.Ordinal))
+        for (var at = text.IndexOf(word, StringComparison.Ordinal); at >= 0; at = text.IndexOf(word, at + word.Length, StringComparison.Ordinal))
             found.Add(at);
         return found.ToArray();
-    });
+    }
+
+    /// <summary>One file's text and where the three words that decide a walk occur in it.</summary>
+    private sealed class TreeMarks
+    {
+        public TreeMarks(SyntaxTree tree)
+        {
+            Text = tree.GetText().ToString();
+            Backward = Positions(Text, SourceMarks.Backward);
+            DataLoader = Positions(Text, SourceMarks.DataLoader);
+            ForEach = Positions(Text, SourceMarks.ForEach);
+            if (DataLoader.Length == 0) return;
+            var root = tree.GetRoot();
+            LocalAlias = DataLoader.Any(position => root.FindToken(position).Parent?.FirstAncestorOrSelf<UsingDirectiveSyntax>() is { Alias: not null });
+        }
+
+        public string Text { get; }
+        public int[] Backward { get; }
+        public int[] DataLoader { get; }
+        public int[] ForEach { get; }
+        public bool LocalAlias { get; }
+    }
 
     /// <summary>The tokens of <paramref name="node"/> where <paramref name="word"/> occurs (a token may repeat for a word inside a longer one).</summary>
     public IEnumerable<SyntaxToken> Tokens(SyntaxTree tree, string word, SyntaxNode node)
@@ -76,7 +99,8 @@ internal sealed class SourceMarks
     /// <summary>The tokens of <paramref name="node"/> that are the identifier <paramref name="name"/> (whole words only).</summary>
     public IEnumerable<SyntaxToken> IdentifierTokens(SyntaxTree tree, string name, SyntaxNode node)
     {
-        if (name.Length == 0 || !_texts.TryGetValue(tree, out var text)) yield break;
+        if (name.Length == 0) yield break;
+        var text = For(tree).Text;
         // Scanned within the node only: a local's name is often one letter, common in the rest of the file.
         var span = node.Span;
         for (var start = text.IndexOf(name, span.Start, span.Length, StringComparison.Ordinal); start >= 0;

@@ -40,6 +40,34 @@ public sealed class SourceFilterTests
     }
 
     [Fact]
+    public async Task A_global_alias_in_another_file_turns_the_text_test_off_everywhere()
+    {
+        var test = new VerifyBatching.Test();
+        test.TestState.Sources.Add(("Aliases.cs", "global using Loader = TorchSharp.Modules.DataLoader;"));
+        test.TestState.Sources.Add(("Trainer.cs", TestReferences.Usings + """
+            class Trainer
+            {
+                void Train(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer, Loader loader)
+                {
+                    foreach (var b in loader)
+                    {
+                        var loss = F.mse_loss(net.forward(b["x"]), b["y"]) / b["x"].shape[0];
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+
+                void Run(torch.utils.data.Dataset train, nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer) =>
+                    Train(net, optimizer, Make(train));
+
+                static Loader Make(torch.utils.data.Dataset data) => {|BG0001:new Loader(data, 16, shuffle: true)|};
+            }
+            """));
+        await test.RunAsync();
+    }
+
+    [Fact]
     public async Task An_evaluation_loop_that_mentions_no_loader_type_still_counts_as_the_loaders_consumer()
     {
         // Evaluate names neither DataLoader nor backward: its loop must still be found, or the shuffled loader, with no
