@@ -31,7 +31,9 @@ internal sealed class CompilationIndex : ISourceLookup
 
     private readonly TorchSharpSymbols _symbols;
     private readonly SourceMarks _marks;
-    private readonly ConcurrentDictionary<(ISymbol Owner, SyntaxNode Block), Lazy<IndexedBlock>> _offered = new(OfferedBlockComparer.Instance);
+    // Keyed by the block's syntax (each block has its own node). Reference-type keys: the runtime's precompiled
+    // shared code serves them, where a tuple key would need its own JIT-compiled dictionary in every build.
+    private readonly ConcurrentDictionary<SyntaxNode, Lazy<IndexedBlock>> _offered = new(IdentityComparer.Instance);
     private readonly object _analysisGate = new();
     private TrainingLossAnalysis? _analysis;
     private AnalyzerOptions? _analysisOptions;
@@ -41,11 +43,12 @@ internal sealed class CompilationIndex : ISourceLookup
     private Dictionary<SyntaxTree, List<(ISymbol Owner, IOperation Block)>>? _blocksByTree;
     private Dictionary<IMethodSymbol, IOperation>? _bodies;
     /// <summary>Blocks whose text cannot matter: kept unwalked, only for name lookups at compilation end.</summary>
-    private readonly ConcurrentBag<(ISymbol Owner, IOperation Block)> _unwalked = new();
+    private readonly ConcurrentBag<OfferedBlock> _unwalked = new();
     private readonly Dictionary<ISymbol, List<IOperation>> _writesTo = new(SymbolEqualityComparer.Default);
     private readonly Dictionary<IMethodSymbol, List<IOperation>> _callsTo = new(SymbolEqualityComparer.Default);
     private readonly ConcurrentDictionary<IOperation, Dictionary<ILocalSymbol, List<LocalWrite>>> _localWrites = new(IdentityComparer.Instance);
-    private readonly ConcurrentDictionary<(IOperation Root, ILocalSymbol Local), List<LocalWrite>> _writesOfLocal = new(LocalKeyComparer.Instance);
+    private readonly object _writesGate = new();
+    private readonly Dictionary<IOperation, Dictionary<ILocalSymbol, List<LocalWrite>>> _writesOfLocal = new(IdentityComparer.Instance);
 
     /// <summary><see cref="LoaderCreation.Resolve"/>'s results by expression (used only inside <see cref="Analysis"/>, under its lock).</summary>
     public Dictionary<IOperation, ImmutableArray<LoaderCreation>> ResolvedLoaders { get; } = new(IdentityComparer.Instance);
@@ -112,10 +115,10 @@ internal sealed class CompilationIndex : ISourceLookup
             !marks.Mentions(tree, SourceMarks.ForEach, span))
         {
             // Most of a compilation: no shared dictionary, no walk (both analyzers may add it; deduplicated at the end).
-            _unwalked.Add((owner, block));
+            _unwalked.Add(new OfferedBlock(owner, block));
             return null;
         }
-        return _offered.GetOrAdd((owner, block.Syntax), _ => new Lazy<IndexedBlock>(() => Walk(owner, block, walkFully))).Value;
+        return _offered.GetOrAdd(block.Syntax, _ => new Lazy<IndexedBlock>(() => Walk(owner, block, walkFully))).Value;
     }
 
     private IndexedBlock Walk(ISymbol owner, IOperation block, bool walkFully)
@@ -232,7 +235,7 @@ internal sealed class CompilationIndex : ISourceLookup
             var declaration = reference.GetSyntax();
             foreach (var syntax in BodySyntaxes(declaration))
             {
-                if (syntax is not null && _offered.TryGetValue((method, syntax), out var offered) &&
+                if (syntax is not null && _offered.TryGetValue(syntax, out var offered) &&
                     offered.Value.Block is IMethodBodyBaseOperation or IBlockOperation) return offered.Value.Block;
             }
         }
@@ -277,7 +280,7 @@ internal sealed class CompilationIndex : ISourceLookup
         _blocksByTree = new Dictionary<SyntaxTree, List<(ISymbol Owner, IOperation Block)>>();
         _bodies = new Dictionary<IMethodSymbol, IOperation>(SymbolEqualityComparer.Default);
         var seen = new HashSet<SyntaxNode>(IdentityComparer.Instance);
-        foreach (var (owner, block) in walked.Select(b => (b.Owner, b.Block)).Concat(_unwalked))
+        foreach (var (owner, block) in walked.Select(b => (b.Owner, b.Block)).Concat(_unwalked.Select(u => (u.Owner, u.Block))))
         {
             if (!seen.Add(block.Syntax)) continue;
             if (owner is IMethodSymbol method)
@@ -398,9 +401,22 @@ internal sealed class CompilationIndex : ISourceLookup
     /// The writes of a local in its member, found from the words that name it (<see cref="LocalWrites.Find"/>), once for
     /// every scope that asks; read-only.
     /// </summary>
-    private List<LocalWrite> WritesOf(ILocalSymbol local, IOperation root) => _writesOfLocal.GetOrAdd((root, local), key =>
-        LocalWrites.Find(key.Local, key.Root, _marks.IdentifierTokens(key.Root.Syntax.SyntaxTree, key.Local.Name, key.Root.Syntax)) ??
-        (_localWrites.GetOrAdd(key.Root, LocalWrites.Collect).TryGetValue(key.Local, out var all) ? all : new List<LocalWrite>()));
+    private List<LocalWrite> WritesOf(ILocalSymbol local, IOperation root)
+    {
+        lock (_writesGate)
+        {
+            if (_writesOfLocal.TryGetValue(root, out var byLocal) && byLocal.TryGetValue(local, out var known)) return known;
+        }
+        // Found outside the lock (it binds names); two threads asking at once find the same writes.
+        var writes = LocalWrites.Find(local, root, _marks.IdentifierTokens(root.Syntax.SyntaxTree, local.Name, root.Syntax)) ??
+                     (_localWrites.GetOrAdd(root, LocalWrites.Collect).TryGetValue(local, out var all) ? all : new List<LocalWrite>());
+        lock (_writesGate)
+        {
+            if (!_writesOfLocal.TryGetValue(root, out var byLocal)) _writesOfLocal[root] = byLocal = new Dictionary<ILocalSymbol, List<LocalWrite>>(SymbolEqualityComparer.Default);
+            byLocal[local] = writes;
+        }
+        return writes;
+    }
 
     /// <summary>The outermost operation of the member that contains <paramref name="operation"/>.</summary>
     public static IOperation Root(IOperation operation)
@@ -411,27 +427,17 @@ internal sealed class CompilationIndex : ISourceLookup
     }
 }
 
-/// <summary>Identifies a local within a member: the member's root operation by reference, the local by symbol.</summary>
-internal sealed class LocalKeyComparer : IEqualityComparer<(IOperation Root, ILocalSymbol Local)>
+/// <summary>A block that was offered but not walked: kept for name lookups at compilation end.</summary>
+internal sealed class OfferedBlock
 {
-    public static readonly LocalKeyComparer Instance = new();
+    public OfferedBlock(ISymbol owner, IOperation block)
+    {
+        Owner = owner;
+        Block = block;
+    }
 
-    public bool Equals((IOperation Root, ILocalSymbol Local) x, (IOperation Root, ILocalSymbol Local) y) =>
-        ReferenceEquals(x.Root, y.Root) && SymbolEqualityComparer.Default.Equals(x.Local, y.Local);
-
-    public int GetHashCode((IOperation Root, ILocalSymbol Local) key) =>
-        unchecked(key.Root.Syntax.SpanStart * 397 ^ SymbolEqualityComparer.Default.GetHashCode(key.Local));
-}
-
-/// <summary>Identifies an offered block by its member and its syntax node.</summary>
-internal sealed class OfferedBlockComparer : IEqualityComparer<(ISymbol Owner, SyntaxNode Block)>
-{
-    public static readonly OfferedBlockComparer Instance = new();
-
-    public bool Equals((ISymbol Owner, SyntaxNode Block) x, (ISymbol Owner, SyntaxNode Block) y) =>
-        ReferenceEquals(x.Block, y.Block) && SymbolEqualityComparer.Default.Equals(x.Owner, y.Owner);
-
-    public int GetHashCode((ISymbol Owner, SyntaxNode Block) obj) => IdentityComparer.Instance.GetHashCode(obj.Block);
+    public ISymbol Owner { get; }
+    public IOperation Block { get; }
 }
 
 /// <summary>An operation block kept by the index, with what the analysis reads from it, each list in source order.</summary>

@@ -26,7 +26,6 @@ internal sealed class SourceMarks
     public const string New = "new";
 
     private readonly ConcurrentDictionary<SyntaxTree, TreeMarks> _trees = new();
-    private readonly ConcurrentDictionary<(SyntaxTree, string), int[]> _positions = new();
     private readonly Lazy<bool> _globalAlias;
 
     public SourceMarks(Compilation compilation)
@@ -51,7 +50,7 @@ internal sealed class SourceMarks
             Backward => marks.Backward,
             DataLoader => marks.DataLoader,
             ForEach => marks.ForEach,
-            _ => _positions.GetOrAdd((tree, word), key => Positions(marks.Text, key.Item2)),
+            _ => marks.Words.GetOrAdd(word, w => Positions(marks.Text, w)),
         };
     }
 
@@ -84,6 +83,8 @@ internal sealed class SourceMarks
         public int[] DataLoader { get; }
         public int[] ForEach { get; }
         public bool LocalAlias { get; }
+        /// <summary>Positions of other words (member names), found when a query asks.</summary>
+        public ConcurrentDictionary<string, int[]> Words { get; } = new(StringComparer.Ordinal);
     }
 
     /// <summary>The tokens of <paramref name="node"/> where <paramref name="word"/> occurs (a token may repeat for a word inside a longer one).</summary>
