@@ -142,82 +142,62 @@ public sealed class BG0007Tests
             VerifyClipping.Diagnostic("BG0007").WithLocation(0).WithArguments("_optimizer", "SGD with momentum 0.9"));
     }
 
+    /// <summary>A trainer whose optimizer field is declared and assigned by <paramref name="fieldAndAssignments"/>.</summary>
+    private static string OptimizerFieldTrainer(string fieldAndAssignments, string step = "{|#0:_optimizer.step()|}") =>
+        TestReferences.Usings + $$"""
+        class Trainer
+        {
+            private readonly nn.Module<Tensor, Tensor> _model = nn.Linear(4, 1);
+            {{fieldAndAssignments}}
+
+            public void Train(IEnumerable<Tensor> batches)
+            {
+                foreach (var batch in batches)
+                {
+                    _model.forward(batch).mean().backward();
+                    {{step}};
+                }
+            }
+        }
+        """;
+
     [Fact]
     public async Task Optimizer_field_assigned_through_this_after_mentions_of_its_name_is_recognised()
     {
-        await VerifyClipping.Diagnostics(TestReferences.Usings + """
-            class Trainer
+        await VerifyClipping.Diagnostics(OptimizerFieldTrainer("""
+            // _optimizer is created in the constructor.
+            private optim.Optimizer _optimizer;
+
+            public Trainer()
             {
-                private readonly nn.Module<Tensor, Tensor> _model = nn.Linear(4, 1);
-                // _optimizer is created in the constructor.
-                private optim.Optimizer _optimizer;
-
-                public Trainer()
-                {
-                    Console.WriteLine("creating _optimizer");
-                    this._optimizer = optim.Adam(_model.parameters());
-                }
-
-                public void Train(IEnumerable<Tensor> batches)
-                {
-                    foreach (var batch in batches)
-                    {
-                        _model.forward(batch).mean().backward();
-                        {|#0:_optimizer.step()|};
-                    }
-                }
+                Console.WriteLine("creating _optimizer");
+                this._optimizer = optim.Adam(_model.parameters());
             }
-            """,
+            """),
             VerifyClipping.Diagnostic("BG0007").WithLocation(0).WithArguments("_optimizer", "Adam"));
     }
 
     [Fact]
     public async Task Optimizer_field_assigned_under_a_unicode_escaped_name_is_recognised()
     {
-        await VerifyClipping.Diagnostics(TestReferences.Usings + """
-            class Trainer
-            {
-                private readonly nn.Module<Tensor, Tensor> _model = nn.Linear(4, 1);
-                private readonly optim.Optimizer _optimizer;
+        await VerifyClipping.Diagnostics(OptimizerFieldTrainer("""
+            private readonly optim.Optimizer _optimizer;
 
-                public Trainer() => \u005Foptimizer = optim.Adam(_model.parameters());
-
-                public void Train(IEnumerable<Tensor> batches)
-                {
-                    foreach (var batch in batches)
-                    {
-                        _model.forward(batch).mean().backward();
-                        {|#0:_optimizer.step()|};
-                    }
-                }
-            }
-            """,
+            public Trainer() => \u005Foptimizer = optim.Adam(_model.parameters());
+            """),
             VerifyClipping.Diagnostic("BG0007").WithLocation(0).WithArguments("_optimizer", "Adam"));
     }
 
     [Fact]
     public async Task Optimizer_field_reassigned_to_a_stateless_optimizer_elsewhere_in_the_type_is_not_reported()
     {
-        await VerifyClipping.Diagnostics(TestReferences.Usings + """
-            class Trainer
-            {
-                private readonly nn.Module<Tensor, Tensor> _model = nn.Linear(4, 1);
-                private optim.Optimizer _optimizer;
+        await VerifyClipping.Diagnostics(OptimizerFieldTrainer("""
+            private optim.Optimizer _optimizer;
 
-                public Trainer() => _optimizer = optim.Adam(_model.parameters());
+            public Trainer() => _optimizer = optim.Adam(_model.parameters());
 
-                public void Train(IEnumerable<Tensor> batches)
-                {
-                    foreach (var batch in batches)
-                    {
-                        _model.forward(batch).mean().backward();
-                        _optimizer.step();
-                    }
-                }
-
-                public void UsePlainSgd() => this._optimizer = optim.SGD(_model.parameters(), 0.1);
-            }
-            """);
+            public void UsePlainSgd() => this._optimizer = optim.SGD(_model.parameters(), 0.1);
+            """, step: "_optimizer.step()"));
     }
 
     [Fact]
