@@ -47,8 +47,9 @@ internal sealed class CompilationIndex : ISourceLookup
     private readonly Dictionary<ISymbol, List<IOperation>> _writesTo = new(SymbolEqualityComparer.Default);
     private readonly Dictionary<IMethodSymbol, List<IOperation>> _callsTo = new(SymbolEqualityComparer.Default);
     private readonly ConcurrentDictionary<IOperation, Dictionary<ILocalSymbol, List<LocalWrite>>> _localWrites = new(IdentityComparer.Instance);
-    private readonly object _writesGate = new();
-    private readonly Dictionary<IOperation, Dictionary<ILocalSymbol, List<LocalWrite>>> _writesOfLocal = new(IdentityComparer.Instance);
+    // One small map per member, locked on its own: members are evaluated on many threads at once, and a single lock
+    // for all of them made the threads queue behind each other (measured, docs/performance.md).
+    private readonly ConcurrentDictionary<IOperation, Dictionary<ILocalSymbol, List<LocalWrite>>> _writesOfLocal = new(IdentityComparer.Instance);
 
     /// <summary><see cref="LoaderCreation.Resolve"/>'s results by expression (used only inside <see cref="Analysis"/>, under its lock).</summary>
     public Dictionary<IOperation, ImmutableArray<LoaderCreation>> ResolvedLoaders { get; } = new(IdentityComparer.Instance);
@@ -403,16 +404,16 @@ internal sealed class CompilationIndex : ISourceLookup
     /// </summary>
     private List<LocalWrite> WritesOf(ILocalSymbol local, IOperation root)
     {
-        lock (_writesGate)
+        var byLocal = _writesOfLocal.GetOrAdd(root, _ => new Dictionary<ILocalSymbol, List<LocalWrite>>(SymbolEqualityComparer.Default));
+        lock (byLocal)
         {
-            if (_writesOfLocal.TryGetValue(root, out var byLocal) && byLocal.TryGetValue(local, out var known)) return known;
+            if (byLocal.TryGetValue(local, out var known)) return known;
         }
         // Found outside the lock (it binds names); two threads asking at once find the same writes.
         var writes = LocalWrites.Find(local, root, _marks.IdentifierTokens(root.Syntax.SyntaxTree, local.Name, root.Syntax)) ??
                      (_localWrites.GetOrAdd(root, LocalWrites.Collect).TryGetValue(local, out var all) ? all : new List<LocalWrite>());
-        lock (_writesGate)
+        lock (byLocal)
         {
-            if (!_writesOfLocal.TryGetValue(root, out var byLocal)) _writesOfLocal[root] = byLocal = new Dictionary<ILocalSymbol, List<LocalWrite>>(SymbolEqualityComparer.Default);
             byLocal[local] = writes;
         }
         return writes;

@@ -111,7 +111,7 @@ internal sealed class LoaderCreation
     };
 
     private static bool IsTorchSharpLoader(ITypeSymbol? type, TorchSharpSymbols symbols) =>
-        type is not null && SymbolEqualityComparer.Default.Equals(type.ContainingAssembly, symbols.Tensor.ContainingAssembly) &&
+        type is not null && SymbolEqualityComparer.Default.Equals(type.ContainingAssembly, symbols.Tensor?.ContainingAssembly) &&
         symbols.IsDataLoader(type);
 
     /// <summary>

@@ -6,7 +6,7 @@ namespace BatchGuard.Analyzers;
 
 /// <summary>
 /// Base of every BatchGuard analyzer: skips generated code, runs concurrently, and only starts in compilations that
-/// reference TorchSharp (resolving its symbols once per compilation).
+/// reference TorchSharp (its symbols shared by all of them and resolved once per compilation, on first use).
 /// </summary>
 public abstract class TorchSharpAnalyzer : DiagnosticAnalyzer
 {
@@ -21,7 +21,8 @@ public abstract class TorchSharpAnalyzer : DiagnosticAnalyzer
         context.EnableConcurrentExecution();
         context.RegisterCompilationStartAction(start =>
         {
-            var symbols = TorchSharpSymbols.TryCreate(start.Compilation);
+            // Decided from the references' names; the types resolve on first use (TorchSharpSymbols, remarks).
+            var symbols = TorchSharpSymbols.For(start.Compilation);
             if (symbols is null) return;
             OnCompilationStart(start, symbols);
         });

@@ -1,64 +1,183 @@
 using System;
 using System.Linq;
+using System.Runtime.CompilerServices;
+using System.Threading;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Operations;
 
 namespace BatchGuard.Analyzers;
 
 /// <summary>
-/// TorchSharp's types, resolved once per compilation. <see cref="TryCreate"/> returns null when the compilation does
-/// not reference TorchSharp, so every BatchGuard analyzer costs nothing there.
+/// TorchSharp's types in one compilation, shared by every BatchGuard analyzer (<see cref="For"/>). Whether the
+/// compilation references TorchSharp at all is decided from its references' names (<see cref="IsReferenced"/>), which
+/// needs no binding; the types themselves are resolved on first use, inside an analysis callback.
 /// </summary>
+/// <remarks>
+/// Why not at compilation start: the first lookup of a type by metadata name makes the compiler bind every referenced
+/// assembly, and the compiler charges that to whichever analyzer asks first. Done in each analyzer's compilation-start
+/// action, the four analyzers asked at once, waited for each other and were charged about a quarter of their whole
+/// time in a cold build for work the compiler does anyway a moment later (docs/performance.md, "Analyzer cost").
+/// </remarks>
 internal sealed class TorchSharpSymbols
 {
-    private TorchSharpSymbols(Compilation compilation, INamedTypeSymbol tensor)
+    private const string AssemblyName = "TorchSharp";
+    private static readonly ConditionalWeakTable<Compilation, TorchSharpSymbols> Shared = new();
+
+    private readonly PortableExecutableReference? _reference;
+    private Resolved? _resolved;
+
+    private TorchSharpSymbols(Compilation compilation)
     {
         Compilation = compilation;
-        Tensor = tensor;
-        Torch = compilation.GetTypeByMetadataName("TorchSharp.torch");
-        UtilsData = compilation.GetTypeByMetadataName("TorchSharp.torch+utils+data");
-        NnUtils = compilation.GetTypeByMetadataName("TorchSharp.torch+nn+utils");
-        NnFunctional = compilation.GetTypeByMetadataName("TorchSharp.torch+nn+functional");
-        Nn = compilation.GetTypeByMetadataName("TorchSharp.torch+nn");
-        Optim = compilation.GetTypeByMetadataName("TorchSharp.torch+optim");
-        Optimizer = compilation.GetTypeByMetadataName("TorchSharp.torch+optim+Optimizer");
-        DataLoaderOfT = compilation.GetTypeByMetadataName("TorchSharp.Modules.DataLoader`2");
-        DataLoader = compilation.GetTypeByMetadataName("TorchSharp.Modules.DataLoader");
-        IterableDataLoader = compilation.GetTypeByMetadataName("TorchSharp.Modules.IterableDataLoader");
-        Module = compilation.GetTypeByMetadataName("TorchSharp.torch+nn+Module");
-        Module3 = compilation.GetTypeByMetadataName("TorchSharp.torch+nn+Module`3");
-        Loss3 = compilation.GetTypeByMetadataName("TorchSharp.Loss`3");
-        Reduction = compilation.GetTypeByMetadataName("TorchSharp.torch+nn+Reduction");
-        TorchSharpVersion = tensor.ContainingAssembly?.Identity.Version;
+        _reference = NamedReference(compilation, AssemblyName) as PortableExecutableReference;
+        ReferencedVersion = VersionOf(_reference);
+    }
+
+    /// <summary>
+    /// The compilation's symbols when it may reference TorchSharp (<see cref="IsReferenced"/>), else null; created once
+    /// per compilation, resolved lazily.
+    /// </summary>
+    public static TorchSharpSymbols? For(Compilation compilation) =>
+        IsReferenced(compilation) ? Shared.GetValue(compilation, c => new TorchSharpSymbols(c)) : null;
+
+    /// <summary>For code fixes: the symbols when TorchSharp is referenced and its tensor type resolves, else null.</summary>
+    public static TorchSharpSymbols? TryCreate(Compilation compilation) => For(compilation) is { Tensor: not null } symbols ? symbols : null;
+
+    /// <summary>
+    /// Whether a reference of the compilation is named TorchSharp, from the references alone (no binding): a file
+    /// TorchSharp.dll, a project compiling an assembly named TorchSharp, or an image with no name (which only binding
+    /// can tell). A TorchSharp build renamed to another file name is not recognised.
+    /// </summary>
+    public static bool IsReferenced(Compilation compilation) => NamedReference(compilation, AssemblyName) is not null;
+
+    /// <summary>The first reference that is (or may be) the assembly named <paramref name="name"/>, without binding.</summary>
+    internal static MetadataReference? NamedReference(Compilation compilation, string name)
+    {
+        // ExternalReferences, not References: the latter includes #r directives and binds them first.
+        foreach (var reference in compilation.ExternalReferences)
+        {
+            switch (reference)
+            {
+                case CompilationReference project when project.Compilation.AssemblyName == name:
+                    return reference;
+                case PortableExecutableReference file:
+                    var path = file.FilePath;
+                    if (string.IsNullOrEmpty(path) || string.Equals(FileStem(path!), name, StringComparison.OrdinalIgnoreCase)) return reference;
+                    break;
+                case CompilationReference:
+                    break;
+                default:
+                    return reference;
+            }
+        }
+        return null;
+    }
+
+    private static string FileStem(string path)
+    {
+        var start = Math.Max(path.LastIndexOf('/'), path.LastIndexOf('\\')) + 1;
+        var end = path.EndsWith(".dll", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".exe", StringComparison.OrdinalIgnoreCase)
+            ? path.Length - 4
+            : path.Length;
+        return end > start ? path.Substring(start, end - start) : "";
+    }
+
+    /// <summary>The assembly version in a reference's metadata (read, not bound), or null when it cannot be read.</summary>
+    private static Version? VersionOf(PortableExecutableReference? reference)
+    {
+        if (reference is null) return null;
+        try
+        {
+            return reference.GetMetadata() is AssemblyMetadata assembly && assembly.GetModules() is { Length: > 0 } modules &&
+                   modules[0].GetMetadataReader() is { IsAssembly: true } reader
+                ? reader.GetAssemblyDefinition().Version
+                : null;
+        }
+        catch (Exception e) when (e is BadImageFormatException or System.IO.IOException or InvalidOperationException or ArgumentException)
+        {
+            return null;
+        }
     }
 
     public Compilation Compilation { get; }
-    public INamedTypeSymbol Tensor { get; }
-    public INamedTypeSymbol? Torch { get; }
-    public INamedTypeSymbol? UtilsData { get; }
-    public INamedTypeSymbol? NnUtils { get; }
-    public INamedTypeSymbol? NnFunctional { get; }
-    public INamedTypeSymbol? Nn { get; }
-    public INamedTypeSymbol? Optim { get; }
-    public INamedTypeSymbol? Optimizer { get; }
-    /// <summary><c>TorchSharp.Modules.DataLoader&lt;T,S&gt;</c>, the base of every TorchSharp loader.</summary>
-    public INamedTypeSymbol? DataLoaderOfT { get; }
-    public INamedTypeSymbol? DataLoader { get; }
-    public INamedTypeSymbol? IterableDataLoader { get; }
-    public INamedTypeSymbol? Module { get; }
-    public INamedTypeSymbol? Module3 { get; }
-    public INamedTypeSymbol? Loss3 { get; }
-    public INamedTypeSymbol? Reduction { get; }
-    /// <summary>The referenced TorchSharp assembly's version (0.107.0.0 for TorchSharp 0.107.0).</summary>
-    public Version? TorchSharpVersion { get; }
 
-    public static TorchSharpSymbols? TryCreate(Compilation compilation)
+    /// <summary>
+    /// The version of the referenced TorchSharp as its file says, known without binding (for decisions at compilation
+    /// start); null when it cannot be read, in which case <see cref="TorchSharpVersion"/> binds to find it.
+    /// </summary>
+    public Version? ReferencedVersion { get; }
+
+    private Resolved Types => Volatile.Read(ref _resolved) ?? Resolve();
+
+    private Resolved Resolve()
     {
-        // Assembly names first: a metadata-name lookup searches every referenced assembly, measurable on every build
-        // of a project that has nothing to do with TorchSharp (docs/performance.md, "Analyzer cost").
-        if (!compilation.ReferencedAssemblyNames.Any(a => a.Name == "TorchSharp")) return null;
-        var tensor = compilation.GetTypeByMetadataName("TorchSharp.torch+Tensor");
-        return tensor is null ? null : new TorchSharpSymbols(compilation, tensor);
+        // Two threads may both resolve: the same compilation gives them the same symbols, so either result will do.
+        var resolved = new Resolved(Compilation, _reference);
+        return Interlocked.CompareExchange(ref _resolved, resolved, null) ?? resolved;
+    }
+
+    /// <summary><c>torch.Tensor</c>; null when the compilation turns out not to reference TorchSharp after all.</summary>
+    public INamedTypeSymbol? Tensor => Types.Tensor;
+    public INamedTypeSymbol? Torch => Types.Torch;
+    public INamedTypeSymbol? UtilsData => Types.UtilsData;
+    public INamedTypeSymbol? NnUtils => Types.NnUtils;
+    public INamedTypeSymbol? NnFunctional => Types.NnFunctional;
+    public INamedTypeSymbol? Nn => Types.Nn;
+    public INamedTypeSymbol? Optim => Types.Optim;
+    public INamedTypeSymbol? Optimizer => Types.Optimizer;
+    /// <summary><c>TorchSharp.Modules.DataLoader&lt;T,S&gt;</c>, the base of every TorchSharp loader.</summary>
+    public INamedTypeSymbol? DataLoaderOfT => Types.DataLoaderOfT;
+    public INamedTypeSymbol? DataLoader => Types.DataLoader;
+    public INamedTypeSymbol? IterableDataLoader => Types.IterableDataLoader;
+    public INamedTypeSymbol? Module => Types.Module;
+    public INamedTypeSymbol? Module3 => Types.Module3;
+    public INamedTypeSymbol? Loss3 => Types.Loss3;
+    public INamedTypeSymbol? Reduction => Types.Reduction;
+    /// <summary>The referenced TorchSharp assembly's version (0.107.0.0 for TorchSharp 0.107.0).</summary>
+    public Version? TorchSharpVersion => ReferencedVersion ?? Types.TorchSharpVersion;
+
+    /// <summary>The types, looked up in the TorchSharp assembly itself (not across every reference) when it is known.</summary>
+    private sealed class Resolved
+    {
+        public Resolved(Compilation compilation, MetadataReference? reference)
+        {
+            var assembly = reference is null ? null : compilation.GetAssemblyOrModuleSymbol(reference) as IAssemblySymbol;
+            INamedTypeSymbol? Find(string name) => assembly is not null ? assembly.GetTypeByMetadataName(name) : compilation.GetTypeByMetadataName(name);
+            Tensor = Find("TorchSharp.torch+Tensor");
+            if (Tensor is null) return;
+            Torch = Find("TorchSharp.torch");
+            UtilsData = Find("TorchSharp.torch+utils+data");
+            NnUtils = Find("TorchSharp.torch+nn+utils");
+            NnFunctional = Find("TorchSharp.torch+nn+functional");
+            Nn = Find("TorchSharp.torch+nn");
+            Optim = Find("TorchSharp.torch+optim");
+            Optimizer = Find("TorchSharp.torch+optim+Optimizer");
+            DataLoaderOfT = Find("TorchSharp.Modules.DataLoader`2");
+            DataLoader = Find("TorchSharp.Modules.DataLoader");
+            IterableDataLoader = Find("TorchSharp.Modules.IterableDataLoader");
+            Module = Find("TorchSharp.torch+nn+Module");
+            Module3 = Find("TorchSharp.torch+nn+Module`3");
+            Loss3 = Find("TorchSharp.Loss`3");
+            Reduction = Find("TorchSharp.torch+nn+Reduction");
+            TorchSharpVersion = Tensor.ContainingAssembly?.Identity.Version;
+        }
+
+        public INamedTypeSymbol? Tensor { get; }
+        public INamedTypeSymbol? Torch { get; }
+        public INamedTypeSymbol? UtilsData { get; }
+        public INamedTypeSymbol? NnUtils { get; }
+        public INamedTypeSymbol? NnFunctional { get; }
+        public INamedTypeSymbol? Nn { get; }
+        public INamedTypeSymbol? Optim { get; }
+        public INamedTypeSymbol? Optimizer { get; }
+        public INamedTypeSymbol? DataLoaderOfT { get; }
+        public INamedTypeSymbol? DataLoader { get; }
+        public INamedTypeSymbol? IterableDataLoader { get; }
+        public INamedTypeSymbol? Module { get; }
+        public INamedTypeSymbol? Module3 { get; }
+        public INamedTypeSymbol? Loss3 { get; }
+        public INamedTypeSymbol? Reduction { get; }
+        public Version? TorchSharpVersion { get; }
     }
 
     public bool IsTensor(ITypeSymbol? type) => type is not null && SymbolEqualityComparer.Default.Equals(type, Tensor);

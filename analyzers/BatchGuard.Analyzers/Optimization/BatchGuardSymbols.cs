@@ -1,4 +1,4 @@
-using System.Linq;
+using System.Threading;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Operations;
 
@@ -6,7 +6,7 @@ namespace BatchGuard.Analyzers.Optimization;
 
 /// <summary>
 /// BatchGuard's own runtime guard (src/BatchGuard/Guard/TrainingGuard.cs), resolved once per compilation.
-/// <see cref="TryCreate"/> returns null when the compilation does not reference the BatchGuard runtime.
+/// <see cref="TryCreate"/> returns null when the compilation does not reference the BatchGuard runtime by name.
 /// </summary>
 internal sealed class BatchGuardSymbols
 {
@@ -15,16 +15,31 @@ internal sealed class BatchGuardSymbols
 
     private const string RuntimeAssemblyName = "BatchGuard";
 
-    private BatchGuardSymbols(INamedTypeSymbol trainingGuard) => TrainingGuard = trainingGuard;
+    private readonly Compilation _compilation;
+    private INamedTypeSymbol? _trainingGuard;
+    private int _resolved;
 
-    public INamedTypeSymbol TrainingGuard { get; }
+    private BatchGuardSymbols(Compilation compilation) => _compilation = compilation;
+
+    /// <summary>The runtime guard type, resolved on first use (at compilation start it would bind every reference).</summary>
+    public INamedTypeSymbol? TrainingGuard
+    {
+        get
+        {
+            if (Volatile.Read(ref _resolved) == 0)
+            {
+                _trainingGuard = _compilation.GetTypeByMetadataName(TrainingGuardMetadataName);
+                Volatile.Write(ref _resolved, 1);
+            }
+            return _trainingGuard;
+        }
+    }
 
     public static BatchGuardSymbols? TryCreate(Compilation compilation)
     {
-        // Assembly names first (cheap), as TorchSharpSymbols does: most TorchSharp projects do not use the runtime.
-        if (compilation.AssemblyName != RuntimeAssemblyName &&
-            !compilation.ReferencedAssemblyNames.Any(a => a.Name == RuntimeAssemblyName)) return null;
-        return compilation.GetTypeByMetadataName(TrainingGuardMetadataName) is { } guard ? new BatchGuardSymbols(guard) : null;
+        // Reference names first, as TorchSharpSymbols does (no binding): most TorchSharp projects do not use the runtime.
+        if (compilation.AssemblyName != RuntimeAssemblyName && TorchSharpSymbols.NamedReference(compilation, RuntimeAssemblyName) is null) return null;
+        return new BatchGuardSymbols(compilation);
     }
 
     /// <summary>
