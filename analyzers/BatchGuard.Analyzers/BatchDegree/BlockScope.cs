@@ -20,6 +20,7 @@ internal sealed class BlockScope : ISourceLookup
     private readonly CompilationIndex _index;
     private readonly Compilation _compilation;
     private readonly Dictionary<IMethodSymbol, IOperation?> _bodies = new(SymbolEqualityComparer.Default);
+    private readonly Dictionary<ILocalSymbol, List<LocalWrite>> _writes = new(SymbolEqualityComparer.Default);
 
     public BlockScope(CompilationIndex index)
     {
@@ -111,6 +112,10 @@ internal sealed class BlockScope : ISourceLookup
 
     public LocalWrite? ReachingWrite(ILocalReferenceOperation read)
     {
-        return _index.ReachingWrite(read);
+        // Cached per scope (one thread): a cache shared across the threads that evaluate blocks needed a lock, and
+        // waiting on it was a visible share of the build-time cost (docs/performance.md, "Analyzer cost").
+        if (!_writes.TryGetValue(read.Local, out var writes))
+            _writes[read.Local] = writes = _index.FindWrites(read.Local, CompilationIndex.Root(read));
+        return LocalWrites.Reaching(writes, read);
     }
 }

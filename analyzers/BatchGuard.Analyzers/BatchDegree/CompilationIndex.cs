@@ -47,9 +47,7 @@ internal sealed class CompilationIndex : ISourceLookup
     private readonly Dictionary<ISymbol, List<IOperation>> _writesTo = new(SymbolEqualityComparer.Default);
     private readonly Dictionary<IMethodSymbol, List<IOperation>> _callsTo = new(SymbolEqualityComparer.Default);
     private readonly ConcurrentDictionary<IOperation, Dictionary<ILocalSymbol, List<LocalWrite>>> _localWrites = new(IdentityComparer.Instance);
-    // One small map per member, locked on its own: members are evaluated on many threads at once, and a single lock
-    // for all of them made the threads queue behind each other (measured, docs/performance.md).
-    private readonly ConcurrentDictionary<IOperation, Dictionary<ILocalSymbol, List<LocalWrite>>> _writesOfLocal = new(IdentityComparer.Instance);
+    private readonly ConcurrentDictionary<IOperation, ConcurrentDictionary<ILocalSymbol, List<LocalWrite>>> _writesOfLocal = new(IdentityComparer.Instance);
 
     /// <summary><see cref="LoaderCreation.Resolve"/>'s results by expression (used only inside <see cref="Analysis"/>, under its lock).</summary>
     public Dictionary<IOperation, ImmutableArray<LoaderCreation>> ResolvedLoaders { get; } = new(IdentityComparer.Instance);
@@ -57,7 +55,7 @@ internal sealed class CompilationIndex : ISourceLookup
     private CompilationIndex(TorchSharpSymbols symbols)
     {
         _symbols = symbols;
-        _marks = new SourceMarks(symbols.Compilation);
+        _marks = SourceMarks.For(symbols.Compilation);
     }
 
     public TorchSharpSymbols Symbols => _symbols;
@@ -399,25 +397,21 @@ internal sealed class CompilationIndex : ISourceLookup
     public LocalWrite? ReachingWrite(ILocalReferenceOperation read) => LocalWrites.Reaching(WritesOf(read.Local, Root(read)), read);
 
     /// <summary>
-    /// The writes of a local in its member, found from the words that name it (<see cref="LocalWrites.Find"/>), once for
-    /// every scope that asks; read-only.
+    /// The writes of a local in its member (<see cref="FindWrites"/>), cached per member for the compilation-end pass
+    /// (one thread, under the analysis lock); <see cref="BlockScope"/> keeps its own cache, so the threads that evaluate
+    /// blocks as the user types share no lock here.
     /// </summary>
     private List<LocalWrite> WritesOf(ILocalSymbol local, IOperation root)
     {
-        var byLocal = _writesOfLocal.GetOrAdd(root, _ => new Dictionary<ILocalSymbol, List<LocalWrite>>(SymbolEqualityComparer.Default));
-        lock (byLocal)
-        {
-            if (byLocal.TryGetValue(local, out var known)) return known;
-        }
-        // Found outside the lock (it binds names); two threads asking at once find the same writes.
-        var writes = LocalWrites.Find(local, root, _marks.IdentifierTokens(root.Syntax.SyntaxTree, local.Name, root.Syntax)) ??
-                     (_localWrites.GetOrAdd(root, LocalWrites.Collect).TryGetValue(local, out var all) ? all : new List<LocalWrite>());
-        lock (byLocal)
-        {
-            byLocal[local] = writes;
-        }
-        return writes;
+        var byLocal = _writesOfLocal.GetOrAdd(root, _ => new ConcurrentDictionary<ILocalSymbol, List<LocalWrite>>(SymbolEqualityComparer.Default));
+        if (byLocal.TryGetValue(local, out var known)) return known;
+        return byLocal.GetOrAdd(local, FindWrites(local, root));
     }
+
+    /// <summary>The writes of a local in its member, found from the words that name it (<see cref="LocalWrites.Find"/>); read-only.</summary>
+    public List<LocalWrite> FindWrites(ILocalSymbol local, IOperation root) =>
+        LocalWrites.Find(local, root, _marks.IdentifierTokens(root.Syntax.SyntaxTree, local.Name, root.Syntax)) ??
+        (_localWrites.GetOrAdd(root, LocalWrites.Collect).TryGetValue(local, out var all) ? all : new List<LocalWrite>());
 
     /// <summary>The outermost operation of the member that contains <paramref name="operation"/>.</summary>
     public static IOperation Root(IOperation operation)

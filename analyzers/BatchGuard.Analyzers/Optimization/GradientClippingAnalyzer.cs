@@ -17,8 +17,8 @@ namespace BatchGuard.Analyzers.Optimization;
 /// clip and step itself, in order, so it is never misplaced and a loop that uses it has clipping.
 /// <para>
 /// Cost: analyzers run on every build, and most code has no training loop. The entry point is an operation action on
-/// loops (far fewer than calls); only the outermost loop of each body does work, one walk over its operations that
-/// compares call names. Binding checks, the enclosing-loop search and the optimizer's assignments run only for calls
+/// loops (far fewer than calls); a loop whose text does not contain "backward" stops there (<see cref="SourceMarks"/>);
+/// only the outermost loop of each body does work, one walk over its operations that compares call names. Binding checks, the enclosing-loop search and the optimizer's assignments run only for calls
 /// named step, clip_grad_* or AfterBackward in a loop that also calls something named backward and step.
 /// </para>
 /// </remarks>
@@ -39,7 +39,8 @@ public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
     private protected override void OnCompilationStart(CompilationStartAnalysisContext context, TorchSharpSymbols symbols)
     {
         var clipping = new Clipping(symbols, BatchGuardSymbols.TryCreate(context.Compilation));
-        context.RegisterOperationAction(operation => Guarded(() => AnalyzeOutermostLoop(operation, symbols, clipping)), OperationKind.Loop);
+        var marks = SourceMarks.For(context.Compilation);
+        context.RegisterOperationAction(operation => Guarded(() => AnalyzeOutermostLoop(operation, symbols, clipping, marks)), OperationKind.Loop);
     }
 
     /// <summary>
@@ -47,9 +48,12 @@ public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
     /// local function) is the unit of work: one walk collects its calls by name, and a loop whose calls include no
     /// backward() or no step() cannot contain a training loop, so it costs nothing more.
     /// </summary>
-    private static void AnalyzeOutermostLoop(OperationAnalysisContext context, TorchSharpSymbols symbols, Clipping clipping)
+    private static void AnalyzeOutermostLoop(OperationAnalysisContext context, TorchSharpSymbols symbols, Clipping clipping, SourceMarks marks)
     {
         var outermost = (ILoopOperation)context.Operation;
+        // A call to backward() is spelled "backward" in the loop's text (a method cannot be renamed by an alias), so a
+        // loop whose text never says it is no training loop: most loops of a project cost this text test only.
+        if (!marks.Mentions(outermost.Syntax.SyntaxTree, SourceMarks.Backward, outermost.Syntax.Span)) return;
         if (HasEnclosingLoop(outermost)) return;
 
         var candidates = new LoopCalls();

@@ -6,7 +6,7 @@ namespace BatchGuard.Analyzers.Tests.BatchDegree;
 
 /// <summary>
 /// The batch-degree index only walks members whose text mentions <c>backward</c>, <c>DataLoader</c> or <c>foreach</c>,
-/// and finds field writes and call sites by the member's name (analyzers/BatchGuard.Analyzers/BatchDegree/SourceMarks.cs).
+/// and finds field writes and call sites by the member's name (analyzers/BatchGuard.Analyzers/Infrastructure/SourceMarks.cs).
 /// These cases would change a diagnostic if that text test missed what it must not miss.
 /// </summary>
 public sealed class SourceFilterTests

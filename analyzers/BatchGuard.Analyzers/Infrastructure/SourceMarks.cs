@@ -2,20 +2,23 @@ using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
+using System.Runtime.CompilerServices;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Text;
 
-namespace BatchGuard.Analyzers.BatchDegree;
+namespace BatchGuard.Analyzers;
 
 /// <summary>
-/// Where words occur in a compilation's source text: a cheap, conservative test of whether a member can matter to the
-/// batch-degree model before any of its operations are walked. A method whose text never says <c>backward</c>,
+/// Where words occur in a compilation's source text, one instance per compilation (<see cref="For(Compilation)"/>): a
+/// cheap, conservative test of whether a member or a loop can matter before any of its operations are walked. For the
+/// batch-degree model (BG0001-BG0005): A method whose text never says <c>backward</c>,
 /// <c>DataLoader</c> or <c>foreach</c> can hold no backward() call, no loader creation and no loop over a loader —
 /// unless a using alias renames the loader type, which turns the test off for that file, or for the compilation when
-/// the alias is global (<see cref="DataLoaderAliased"/>). Matching is on plain text, so a word in a comment only costs
-/// a walk. Each file is scanned the first time one of its members is offered, so no analyzer thread waits for the
+/// the alias is global (<see cref="DataLoaderAliased"/>). For BG0006/BG0007: a loop whose text never says
+/// <c>backward</c> is no training loop. Matching is on plain text, so a word in a comment only costs a walk; an identifier
+/// spelled with a Unicode escape (<c>back\u0077ard</c>) is not recognised. Each file is scanned the first time one of its members is offered, so no analyzer thread waits for the
 /// whole compilation to be scanned.
 /// </summary>
 internal sealed class SourceMarks
@@ -25,10 +28,15 @@ internal sealed class SourceMarks
     public const string ForEach = "foreach";
     public const string New = "new";
 
+    private static readonly ConditionalWeakTable<Compilation, SourceMarks> Shared = new();
+
     private readonly ConcurrentDictionary<SyntaxTree, TreeMarks> _trees = new();
     private readonly Lazy<bool> _globalAlias;
 
-    public SourceMarks(Compilation compilation)
+    /// <summary>The compilation's marks, shared by every analyzer (each file is scanned once per compilation).</summary>
+    public static SourceMarks For(Compilation compilation) => Shared.GetValue(compilation, c => new SourceMarks(c));
+
+    private SourceMarks(Compilation compilation)
     {
         _globalAlias = new Lazy<bool>(() => compilation.SyntaxTrees.Any(tree =>
             tree.GetRoot() is CompilationUnitSyntax unit &&
@@ -36,7 +44,7 @@ internal sealed class SourceMarks
     }
 
     /// <summary>A using alias names a DataLoader type (using L = TorchSharp.Modules.DataLoader;): no text test is sound here.</summary>
-    public bool DataLoaderAliased(SyntaxTree tree) => _globalAlias.Value || For(tree).LocalAlias;
+    public bool DataLoaderAliased(SyntaxTree tree) => _globalAlias.Value || Of(tree).LocalAlias;
 
     /// <summary>Whether <paramref name="word"/> occurs in <paramref name="tree"/> within <paramref name="span"/>.</summary>
     public bool Mentions(SyntaxTree tree, string word, TextSpan span) => AnyWithin(Find(tree, word), span);
@@ -44,7 +52,7 @@ internal sealed class SourceMarks
     /// <summary>Every position of <paramref name="word"/> in the tree's text, ascending (ordinal match).</summary>
     public int[] Find(SyntaxTree tree, string word)
     {
-        var marks = For(tree);
+        var marks = Of(tree);
         return word switch
         {
             Backward => marks.Backward,
@@ -54,7 +62,7 @@ internal sealed class SourceMarks
         };
     }
 
-    private TreeMarks For(SyntaxTree tree) => _trees.GetOrAdd(tree, t => new TreeMarks(t));
+    private TreeMarks Of(SyntaxTree tree) => _trees.GetOrAdd(tree, t => new TreeMarks(t));
 
     private static int[] Positions(string text, string word)
     {
@@ -101,7 +109,7 @@ internal sealed class SourceMarks
     public IEnumerable<SyntaxToken> IdentifierTokens(SyntaxTree tree, string name, SyntaxNode node)
     {
         if (name.Length == 0) yield break;
-        var text = For(tree).Text;
+        var text = Of(tree).Text;
         // Scanned within the node only: a local's name is often one letter, common in the rest of the file.
         var span = node.Span;
         for (var start = text.IndexOf(name, span.Start, span.Length, StringComparison.Ordinal); start >= 0;
