@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
-# Analyzer cost benchmark (docs/performance.md, "Analyzer cost"). Generates a large solution, builds each project
-# with the compiler's analyzer timing (-p:ReportAnalyzer=true) and prints, per run, BatchGuard's analyzer time, all
-# analyzers' time and the Csc task's time, then the median share of BatchGuard in the compile time.
-#   bash tests/AnalyzerCost/measure.sh [runs=5] [ml files=300] [plain files=300]
+# Analyzer cost benchmark (docs/performance.md, "Analyzer cost"). Generates a large solution (TorchSharp training code
+# plus ordinary code), builds both projects with the compiler's analyzer timing (-p:ReportAnalyzer=true) and prints,
+# per run and project, BatchGuard's analyzer time, all analyzers' time and the Csc task's time; then the median share of
+# BatchGuard in the compile time, per project and for the solution (both projects' BatchGuard time over both Csc times).
+#
+# Two compiler set-ups ("modes"):
+#   cold    every compile is a fresh csc process (UseSharedCompilation=false, as some CI images and this machine's
+#           environment set): the analyzers' code is loaded and JIT-compiled in every compile.
+#   server  the SDK's default: the build runs the compiles in the compiler server (VBCSCompiler), which the two projects
+#           share. The server is shut down before each run, so every run pays its start and the analyzers' JIT once,
+#           like a fresh CI job; the training project is compiled first, so it pays them.
+#
+#   bash tests/AnalyzerCost/measure.sh [runs=5] [ml files=300] [plain files=300] [modes="cold server"]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-runs=${1:-5}; ml=${2:-300}; plain=${3:-300}
+runs=${1:-5}; ml=${2:-300}; plain=${3:-300}; modes=${4:-cold server}
 out=artifacts/analyzer-cost
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
@@ -17,22 +26,31 @@ for project in TorchTraining PlainCode; do
   dotnet restore "$out/$project" -v:q -p:BatchGuardAnalyzersDir="$analyzers" >/dev/null
 done
 
-for project in TorchTraining PlainCode; do
-  shares=()
+median() { sort -g | awk '{a[NR]=$1} END { print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2 }'; }
+
+for mode in $modes; do
+  shared=false; [ "$mode" = server ] && shared=true
+  results="$out/$mode.tsv"; : >"$results"
   for run in $(seq 1 "$runs"); do
-    log="$out/$project-run$run.log"
-    # --no-incremental: the compiler must run every time; -v:d prints the analyzer timing table.
-    dotnet build "$out/$project" -c Release --no-restore --no-incremental -nologo -v:d -clp:PerformanceSummary \
-      -p:ReportAnalyzer=true -p:BatchGuardAnalyzersDir="$analyzers" >"$log" 2>&1
-    batchguard=$(grep -E '^\s+[0-9.<]+\s+[0-9<]+\s+BatchGuard\.Analyzers, Version' "$log" | awk '{print $1}' | sed 's/<//')
-    total=$(grep -oE 'Total analyzer execution time: [0-9.]+' "$log" | awk '{print $NF}')
-    csc=$(grep -E '^\s+[0-9]+ ms\s+Csc\s' "$log" | awk '{print $1/1000}')
-    share=$(awk -v b="${batchguard:-0}" -v c="$csc" 'BEGIN { printf "%.2f", 100 * b / c }')
-    shares+=("$share")
-    printf '%-13s run %d: BatchGuard %6ss  all analyzers %6ss  Csc %7ss  BatchGuard/Csc %5s%%\n' \
-      "$project" "$run" "${batchguard:-0}" "$total" "$csc" "$share"
+    [ "$mode" = server ] && dotnet build-server shutdown >/dev/null 2>&1
+    for project in TorchTraining PlainCode; do
+      log="$out/$project-$mode-run$run.log"
+      # --no-incremental: the compiler must run every time; -v:d prints the analyzer timing table.
+      UseSharedCompilation=$shared dotnet build "$out/$project" -c Release --no-restore --no-incremental -nologo -v:d \
+        -clp:PerformanceSummary -p:ReportAnalyzer=true -p:BatchGuardAnalyzersDir="$analyzers" >"$log" 2>&1
+      grep -q "CompilerServer: $( [ "$mode" = server ] && echo server || echo tool )" "$log" ||
+        { echo "$log: the compile did not run in the expected way ($mode)" >&2; exit 1; }
+      batchguard=$(grep -E '^\s+[0-9.<]+\s+[0-9<]+\s+BatchGuard\.Analyzers, Version' "$log" | awk '{print $1}' | sed 's/<//')
+      total=$(grep -oE 'Total analyzer execution time: [0-9.]+' "$log" | awk '{print $NF}')
+      csc=$(grep -E '^\s+[0-9]+ ms\s+Csc\s' "$log" | awk '{print $1/1000}')
+      printf '%s\t%s\t%s\t%s\t%s\n' "$run" "$project" "${batchguard:-0}" "$total" "$csc" >>"$results"
+      printf '%-6s %-13s run %d: BatchGuard %6ss  all analyzers %6ss  Csc %7ss  BatchGuard/Csc %5.2f%%\n' "$mode" "$project" \
+        "$run" "${batchguard:-0}" "$total" "$csc" "$(awk -v b="${batchguard:-0}" -v c="$csc" 'BEGIN { print 100 * b / c }')"
+    done
   done
-  median=$(printf '%s\n' "${shares[@]}" | sort -g | awk '{a[NR]=$1} END { print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2 }')
-  echo "$project: median BatchGuard share of compile time ${median}%"
-  grep -E 'BatchGuard\.Analyzers\.[A-Za-z.]+Analyzer \(' "$out/$project-run$runs.log" | sed 's/^ */    last run: /' || true
+  for project in TorchTraining PlainCode; do
+    echo "$mode $project: median BatchGuard share of compile time $(awk -v p="$project" '$2 == p { print 100 * $3 / $5 }' "$results" | median)%"
+  done
+  echo "$mode solution (both projects): median BatchGuard share of compile time $(awk '{ b[$1] += $3; c[$1] += $5 } END { for (r in b) print 100 * b[r] / c[r] }' "$results" | median)%"
+  grep -E 'BatchGuard\.Analyzers\.[A-Za-z.]+Analyzer \(' "$out/TorchTraining-$mode-run$runs.log" | sed 's/^ */    last TorchTraining run: /' || true
 done
