@@ -99,8 +99,8 @@ internal sealed class CompilationIndex : ISourceLookup
     /// <summary>
     /// Records a member's operation block, once however many analyzers offer it (same member and syntax: the same
     /// block, however its operations were obtained). Only a block whose text can matter is walked: one that mentions
-    /// <c>backward</c> or <c>DataLoader</c> (or a DataLoader subclass's constructor) in full, one with a <c>foreach</c>
-    /// for its loops over loaders; the rest of the code is looked at only when a query names it
+    /// <c>backward</c>, <c>DataLoader</c> or a target-typed <c>new(...)</c> (or a DataLoader subclass's constructor) in
+    /// full, one with a <c>foreach</c> for its loops over loaders; the rest of the code is looked at only when a query names it
     /// (<see cref="WritesTo"/>, <see cref="CallsTo"/>).
     /// </summary>
     public IndexedBlock? Add(ISymbol owner, IOperation block)
@@ -111,7 +111,7 @@ internal sealed class CompilationIndex : ISourceLookup
         var walkFully = marks.DataLoaderAliased(tree) || block.SemanticModel is null ||
                         owner is IMethodSymbol { MethodKind: MethodKind.Constructor } constructor && _symbols.IsDataLoader(constructor.ContainingType);
         if (!walkFully && !marks.Mentions(tree, SourceMarks.Backward, span) && !marks.Mentions(tree, SourceMarks.DataLoader, span) &&
-            !marks.Mentions(tree, SourceMarks.ForEach, span))
+            !marks.Mentions(tree, SourceMarks.ForEach, span) && !marks.MentionsTargetTypedNew(tree, span))
         {
             // Most of a compilation: no shared dictionary, no walk (both analyzers may add it; deduplicated at the end).
             _unwalked.Add(new OfferedBlock(owner, block));
@@ -130,7 +130,8 @@ internal sealed class CompilationIndex : ISourceLookup
         {
             WalkFully(indexed);
         }
-        else if (marks.Mentions(tree, SourceMarks.Backward, span) || marks.Mentions(tree, SourceMarks.DataLoader, span))
+        else if (marks.Mentions(tree, SourceMarks.Backward, span) || marks.Mentions(tree, SourceMarks.DataLoader, span) ||
+                 marks.MentionsTargetTypedNew(tree, span))
         {
             Locate(indexed, marks);
         }

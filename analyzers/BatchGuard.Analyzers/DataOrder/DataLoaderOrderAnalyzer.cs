@@ -26,33 +26,54 @@ public sealed class DataLoaderOrderAnalyzer : TorchSharpAnalyzer
 
     private protected override void OnCompilationStart(CompilationStartAnalysisContext context, TorchSharpSymbols symbols)
     {
-        context.RegisterOperationAction(c => Guarded(() =>
+        var marks = SourceMarks.For(context.Compilation);
+        // One callback per member, not one per call: a member whose text can hold no loader factory call costs a text
+        // test (docs/performance.md, "Analyzer cost").
+        context.RegisterOperationBlockAction(block => Guarded(() =>
         {
-            var invocation = (IInvocationOperation)c.Operation;
-            // Cheap filter first: only a method named DataLoader or a constructor (base(...)) can be a factory.
-            if (invocation.TargetMethod.Name != "DataLoader" && invocation.TargetMethod.MethodKind != MethodKind.Constructor) return;
-            if (symbols.IsDataLoaderFactory(invocation.TargetMethod)) Analyze(c, invocation, invocation.TargetMethod, invocation.Arguments);
-        }), OperationKind.Invocation);
-
-        context.RegisterOperationAction(c => Guarded(() =>
-        {
-            var creation = (IObjectCreationOperation)c.Operation;
-            if (creation.Constructor is { } constructor && symbols.IsDataLoader(constructor.ContainingType) &&
-                symbols.IsDataLoaderFactory(constructor))
-                Analyze(c, creation, constructor, creation.Arguments);
-        }), OperationKind.ObjectCreation);
+            foreach (var operation in block.OperationBlocks)
+            {
+                if (!MayCallFactory(block.OwningSymbol, operation.Syntax, marks, symbols)) continue;
+                foreach (var call in operation.PreOrder())
+                {
+                    switch (call)
+                    {
+                        // Cheap filter first: only a method named DataLoader or a constructor (base(...)) can be a factory.
+                        case IInvocationOperation invocation when (invocation.TargetMethod.Name == "DataLoader" ||
+                                                                   invocation.TargetMethod.MethodKind == MethodKind.Constructor) &&
+                                                                  symbols.IsDataLoaderFactory(invocation.TargetMethod):
+                            Analyze(block.ReportDiagnostic, block.OwningSymbol, invocation, invocation.TargetMethod, invocation.Arguments);
+                            break;
+                        case IObjectCreationOperation { Constructor: { } constructor } creation when symbols.IsDataLoader(constructor.ContainingType) &&
+                                                                                                     symbols.IsDataLoaderFactory(constructor):
+                            Analyze(block.ReportDiagnostic, block.OwningSymbol, creation, constructor, creation.Arguments);
+                            break;
+                    }
+                }
+            }
+        }));
     }
 
-    private static void Analyze(OperationAnalysisContext context, IOperation call, IMethodSymbol method, ImmutableArray<IArgumentOperation> arguments)
+    /// <summary>
+    /// Whether a block's text can hold a call to one of TorchSharp's loader factories: it names <c>DataLoader</c>
+    /// (the factory method, or a loader type: DataLoader, IterableDataLoader), it has a target-typed <c>new(...)</c>, its
+    /// file renames a loader type with a using alias, or it is a constructor of a loader subclass (its <c>base(...)</c>).
+    /// </summary>
+    private static bool MayCallFactory(ISymbol owner, SyntaxNode syntax, SourceMarks marks, TorchSharpSymbols symbols) =>
+        marks.Mentions(syntax.SyntaxTree, SourceMarks.DataLoader, syntax.Span) || marks.MentionsTargetTypedNew(syntax.SyntaxTree, syntax.Span) ||
+        marks.DataLoaderAliased(syntax.SyntaxTree) ||
+        owner is IMethodSymbol { MethodKind: MethodKind.Constructor } constructor && symbols.IsDataLoader(constructor.ContainingType);
+
+    private static void Analyze(Action<Diagnostic> report, ISymbol owner, IOperation call, IMethodSymbol method, ImmutableArray<IArgumentOperation> arguments)
     {
         if (arguments.IsDefaultOrEmpty) return;
-        foreach (var argument in arguments) ReportPositionalArgument(context, argument);
-        ReportSeededShuffle(context, call, method, arguments);
+        foreach (var argument in arguments) ReportPositionalArgument(report, argument);
+        ReportSeededShuffle(report, owner, call, method, arguments);
     }
 
     // ---- BG0009 ----
 
-    private static void ReportSeededShuffle(OperationAnalysisContext context, IOperation call, IMethodSymbol method, ImmutableArray<IArgumentOperation> arguments)
+    private static void ReportSeededShuffle(Action<Diagnostic> report, ISymbol owner, IOperation call, IMethodSymbol method, ImmutableArray<IArgumentOperation> arguments)
     {
         if (!DataLoaderOverloads.IsShuffleOverload(method)) return;
         var shuffle = Explicit(arguments, DataLoaderOverloads.Shuffle);
@@ -71,8 +92,8 @@ public sealed class DataLoaderOrderAnalyzer : TorchSharpAnalyzer
 
         string loader = verdict.LoaderName is { } name
             ? $"'{name}'"
-            : $"in '{(context.ContainingSymbol is IMethodSymbol { MethodKind: MethodKind.Constructor } ? context.ContainingSymbol.ContainingType.Name : context.ContainingSymbol.Name)}'";
-        context.ReportDiagnostic(Diagnostic.Create(Descriptors.BG0009_SeededShuffleNeverReshuffles,
+            : $"in '{(owner is IMethodSymbol { MethodKind: MethodKind.Constructor } ? owner.ContainingType.Name : owner.Name)}'";
+        report(Diagnostic.Create(Descriptors.BG0009_SeededShuffleNeverReshuffles,
             seed.Syntax.GetLocation(), loader, ValueText(seed)));
     }
 
@@ -105,7 +126,7 @@ public sealed class DataLoaderOrderAnalyzer : TorchSharpAnalyzer
 
     // ---- BG0010 ----
 
-    private static void ReportPositionalArgument(OperationAnalysisContext context, IArgumentOperation argument)
+    private static void ReportPositionalArgument(Action<Diagnostic> report, IArgumentOperation argument)
     {
         if (argument.ArgumentKind != ArgumentKind.Explicit || argument.Parameter is not { } parameter) return;
         if (argument.Syntax is not ArgumentSyntax { NameColon: null } syntax) return; // named: nothing to misread
@@ -136,7 +157,7 @@ public sealed class DataLoaderOrderAnalyzer : TorchSharpAnalyzer
         var properties = intended is null
             ? ImmutableDictionary<string, string?>.Empty
             : ImmutableDictionary<string, string?>.Empty.Add(IntendedParameterProperty, intended);
-        context.ReportDiagnostic(Diagnostic.Create(Descriptors.BG0010_PositionalArgumentBindsDifferently,
+        report(Diagnostic.Create(Descriptors.BG0010_PositionalArgumentBindsDifferently,
             syntax.GetLocation(), properties, syntax.Expression.ToString(), parameter.Name, sibling));
     }
 

@@ -13,8 +13,8 @@ namespace BatchGuard.Analyzers;
 /// <summary>
 /// Where words occur in a compilation's source text, one instance per compilation (<see cref="For(Compilation)"/>): a
 /// cheap, conservative test of whether a member or a loop can matter before any of its operations are walked. For the
-/// batch-degree model (BG0001-BG0005): A method whose text never says <c>backward</c>,
-/// <c>DataLoader</c> or <c>foreach</c> can hold no backward() call, no loader creation and no loop over a loader —
+/// batch-degree model (BG0001-BG0005): a method whose text never says <c>backward</c>,
+/// <c>DataLoader</c>, <c>foreach</c> or <c>new(</c> can hold no backward() call, no loader creation and no loop over a loader —
 /// unless a using alias renames the loader type, which turns the test off for that file, or for the compilation when
 /// the alias is global (<see cref="DataLoaderAliased"/>). For BG0006/BG0007: a loop whose text never says
 /// <c>backward</c> is no training loop. Matching is on plain text, so a word in a comment only costs a walk; an identifier
@@ -45,6 +45,26 @@ internal sealed class SourceMarks
 
     /// <summary>A using alias names a DataLoader type (using L = TorchSharp.Modules.DataLoader;): no text test is sound here.</summary>
     public bool DataLoaderAliased(SyntaxTree tree) => _globalAlias.Value || Of(tree).LocalAlias;
+
+    /// <summary>
+    /// Whether a target-typed <c>new(...)</c> occurs within <paramref name="span"/>: it creates an object without naming
+    /// its type (<c>DataLoader _loader = new(data, 32);</c>), so a loader creation can hide in it.
+    /// </summary>
+    public bool MentionsTargetTypedNew(SyntaxTree tree, TextSpan span)
+    {
+        var text = Of(tree).Text;
+        var positions = Find(tree, New);
+        var i = Array.BinarySearch(positions, span.Start);
+        if (i < 0) i = ~i;
+        for (; i < positions.Length && positions[i] < span.End; i++)
+        {
+            var at = positions[i] + New.Length;
+            if (positions[i] > 0 && IsIdentifierPart(text[positions[i] - 1])) continue;
+            while (at < text.Length && char.IsWhiteSpace(text[at])) at++;
+            if (at < text.Length && text[at] == '(') return true;
+        }
+        return false;
+    }
 
     /// <summary>Whether <paramref name="word"/> occurs in <paramref name="tree"/> within <paramref name="span"/>.</summary>
     public bool Mentions(SyntaxTree tree, string word, TextSpan span) => AnyWithin(Find(tree, word), span);

@@ -131,4 +131,31 @@ public sealed class SourceFilterTests
     {
         await VerifyLoss.Diagnostics(ThroughATargetTypedConstructor("false", """{|BG0003:(_net.forward(b["x"]) - b["y"]).abs().sum() / batchSize|}"""));
     }
+
+    private static string FieldLoaderCreatedByTargetTypedNew(string initializer) => TestReferences.Usings + $$"""
+        class Trainer
+        {
+            private static readonly torch.utils.data.Dataset Train = null!;
+            private readonly DataLoader _loader = {{initializer}};
+
+            public void Run(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer)
+            {
+                foreach (var b in _loader)
+                {
+                    optimizer.zero_grad();
+                    var loss = F.mse_loss(net.forward(b["x"]), b["y"]);
+                    loss.backward();
+                    optimizer.step();
+                }
+            }
+        }
+        """;
+
+    [Fact]
+    public async Task A_field_loader_created_by_a_target_typed_new_is_seen()
+    {
+        // The field initializer's text is `= new(...)`: no word names the loader type, yet it is a loader creation.
+        await VerifyBatching.Diagnostics(FieldLoaderCreatedByTargetTypedNew("{|BG0002:new(Train, 32, shuffle: true)|}"));
+        await VerifyBatching.Diagnostics(FieldLoaderCreatedByTargetTypedNew("new(Train, 32, shuffle: true, drop_last: true)"));
+    }
 }

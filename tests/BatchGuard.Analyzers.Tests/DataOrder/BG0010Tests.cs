@@ -48,6 +48,18 @@ public sealed class BG0010Tests
     }
 
     [Fact]
+    public async Task Loader_type_renamed_by_a_using_alias_is_still_checked()
+    {
+        // The creation's text never says DataLoader: the alias turns the analyzer's text test off for the file.
+        await VerifyBG0010.Diagnostics("using Loader = TorchSharp.Modules.IterableDataLoader;\n" + TestReferences.Usings + """
+            class Factory
+            {
+                Loader Create(torch.utils.data.IterableDataset data, int workers) => new Loader(data, 32, false, CPU, {|BG0010:workers|});
+            }
+            """);
+    }
+
+    [Fact]
     public async Task Subclass_passing_its_worker_count_to_base_positionally_is_flagged()
     {
         await VerifyBG0010.Diagnostics(TestReferences.Usings + """
