@@ -185,20 +185,7 @@ internal sealed class CompilationIndex : ISourceLookup
                 model.GetOperation(call) is IInvocationOperation invocation && _symbols.IsBackward(invocation) && !indexed.Backwards.Contains(invocation))
                 indexed.Backwards.Add(invocation);
         }
-        foreach (var token in marks.Tokens(tree, SourceMarks.DataLoader, root))
-        {
-            if (!token.ValueText.EndsWith(SourceMarks.DataLoader, StringComparison.Ordinal)) continue;
-            for (var node = token.Parent; node is not null && node != root.Parent; node = node.Parent)
-            {
-                if (node is not (InvocationExpressionSyntax or ObjectCreationExpressionSyntax)) continue;
-                AddCreation(indexed, model.GetOperation(node));
-                break;
-            }
-        }
-        foreach (var token in marks.Tokens(tree, SourceMarks.New, root))
-        {
-            if (token.IsKind(SyntaxKind.NewKeyword) && token.Parent is ImplicitObjectCreationExpressionSyntax creation) AddCreation(indexed, model.GetOperation(creation));
-        }
+        foreach (var candidate in marks.LoaderCreationCandidates(root)) AddCreation(indexed, model.GetOperation(candidate));
         foreach (var token in marks.Tokens(tree, SourceMarks.ForEach, root))
         {
             if (token.IsKind(SyntaxKind.ForEachKeyword) && token.Parent is CommonForEachStatementSyntax statement &&

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Linq;
 using Microsoft.CodeAnalysis;
@@ -27,14 +28,13 @@ public sealed class DataLoaderOrderAnalyzer : TorchSharpAnalyzer
     private protected override void OnCompilationStart(CompilationStartAnalysisContext context, TorchSharpSymbols symbols)
     {
         var marks = SourceMarks.For(context.Compilation);
-        // One callback per member, not one per call: a member whose text can hold no loader factory call costs a text
-        // test (docs/performance.md, "Analyzer cost").
+        // One callback per member, not one per call; the factory calls are found from the words that name them
+        // (docs/performance.md, "Analyzer cost").
         context.RegisterOperationBlockAction(block => Guarded(() =>
         {
             foreach (var operation in block.OperationBlocks)
             {
-                if (!MayCallFactory(block.OwningSymbol, operation.Syntax, marks, symbols)) continue;
-                foreach (var call in operation.PreOrder())
+                foreach (var call in FactoryCallCandidates(block.OwningSymbol, operation, marks, symbols))
                 {
                     switch (call)
                     {
@@ -55,14 +55,27 @@ public sealed class DataLoaderOrderAnalyzer : TorchSharpAnalyzer
     }
 
     /// <summary>
-    /// Whether a block's text can hold a call to one of TorchSharp's loader factories: it names <c>DataLoader</c>
-    /// (the factory method, or a loader type: DataLoader, IterableDataLoader), it has a target-typed <c>new(...)</c>, its
-    /// file renames a loader type with a using alias, or it is a constructor of a loader subclass (its <c>base(...)</c>).
+    /// The operations of a block that can be calls to one of TorchSharp's loader factories. A factory call names
+    /// <c>DataLoader</c> (the factory method, or a loader type: DataLoader, IterableDataLoader) or is a target-typed
+    /// <c>new(...)</c>, so those words locate them (<see cref="SourceMarks.LoaderCreationCandidates"/>); a block in a file
+    /// that renames a loader type with a using alias, or a loader subclass's constructor (its <c>base(...)</c>), is
+    /// walked in full.
     /// </summary>
-    private static bool MayCallFactory(ISymbol owner, SyntaxNode syntax, SourceMarks marks, TorchSharpSymbols symbols) =>
-        marks.Mentions(syntax.SyntaxTree, SourceMarks.DataLoader, syntax.Span) || marks.MentionsTargetTypedNew(syntax.SyntaxTree, syntax.Span) ||
-        marks.DataLoaderAliased(syntax.SyntaxTree) ||
-        owner is IMethodSymbol { MethodKind: MethodKind.Constructor } constructor && symbols.IsDataLoader(constructor.ContainingType);
+    private static IEnumerable<IOperation> FactoryCallCandidates(ISymbol owner, IOperation block, SourceMarks marks, TorchSharpSymbols symbols)
+    {
+        var tree = block.Syntax.SyntaxTree;
+        if (marks.DataLoaderAliased(tree) || block.SemanticModel is null ||
+            owner is IMethodSymbol { MethodKind: MethodKind.Constructor } constructor && symbols.IsDataLoader(constructor.ContainingType))
+            return block.PreOrder();
+        var span = block.Syntax.Span;
+        if (!marks.Mentions(tree, SourceMarks.DataLoader, span) && !marks.MentionsTargetTypedNew(tree, span)) return Array.Empty<IOperation>();
+        var found = new List<IOperation>();
+        foreach (var candidate in marks.LoaderCreationCandidates(block.Syntax))
+        {
+            if (block.SemanticModel.GetOperation(candidate) is { } operation) found.Add(operation);
+        }
+        return found;
+    }
 
     private static void Analyze(Action<Diagnostic> report, ISymbol owner, IOperation call, IMethodSymbol method, ImmutableArray<IArgumentOperation> arguments)
     {

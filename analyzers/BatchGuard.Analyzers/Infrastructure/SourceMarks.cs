@@ -125,6 +125,36 @@ internal sealed class SourceMarks
         for (; i < positions.Length && positions[i] < span.End; i++) yield return node.FindToken(positions[i]);
     }
 
+    /// <summary>
+    /// The calls and creations within <paramref name="root"/> that can create a loader by their own text: those named by
+    /// a token ending in <c>DataLoader</c> (<c>torch.utils.data.DataLoader(...)</c>, <c>new DataLoader&lt;T,S&gt;(...)</c>,
+    /// <c>new IterableDataLoader(...)</c>) and every target-typed <c>new(...)</c>; each once, in source order. (Not found
+    /// here: a loader type renamed by a using alias, and a subclass constructor's <c>base(...)</c>; callers walk those.)
+    /// </summary>
+    public List<ExpressionSyntax> LoaderCreationCandidates(SyntaxNode root)
+    {
+        var tree = root.SyntaxTree;
+        var found = new List<ExpressionSyntax>();
+        foreach (var token in Tokens(tree, DataLoader, root))
+        {
+            if (!token.ValueText.EndsWith(DataLoader, StringComparison.Ordinal)) continue;
+            for (var node = token.Parent; node is not null && node != root.Parent; node = node.Parent)
+            {
+                if (node is StatementSyntax or MemberDeclarationSyntax) break;
+                if (node is not (InvocationExpressionSyntax or ObjectCreationExpressionSyntax)) continue;
+                if (!found.Contains((ExpressionSyntax)node)) found.Add((ExpressionSyntax)node);
+                break;
+            }
+        }
+        foreach (var token in Tokens(tree, New, root))
+        {
+            if (token.IsKind(SyntaxKind.NewKeyword) && token.Parent is ImplicitObjectCreationExpressionSyntax creation && !found.Contains(creation))
+                found.Add(creation);
+        }
+        found.Sort((a, b) => a.SpanStart.CompareTo(b.SpanStart));
+        return found;
+    }
+
     /// <summary>The tokens of <paramref name="node"/> that are the identifier <paramref name="name"/> (whole words only).</summary>
     public IEnumerable<SyntaxToken> IdentifierTokens(SyntaxTree tree, string name, SyntaxNode node)
     {

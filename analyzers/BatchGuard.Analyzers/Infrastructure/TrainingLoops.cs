@@ -17,9 +17,26 @@ internal sealed class TrainingLoop
     {
         Loop = loop;
         Calls = calls;
-        Backwards = calls.Where(symbols.IsBackward).ToImmutableArray();
-        Steps = calls.Where(symbols.IsOptimizerStep).ToImmutableArray();
-        TorchClips = calls.Where(symbols.IsTorchClipCall).ToImmutableArray();
+        // One pass, by name first: most calls in a loop are none of the three.
+        ImmutableArray<IInvocationOperation>.Builder? backwards = null, steps = null, clips = null;
+        foreach (var call in calls)
+        {
+            switch (call.TargetMethod.Name)
+            {
+                case "backward" when symbols.IsBackward(call):
+                    (backwards ??= ImmutableArray.CreateBuilder<IInvocationOperation>()).Add(call);
+                    break;
+                case "step" when symbols.IsOptimizerStep(call):
+                    (steps ??= ImmutableArray.CreateBuilder<IInvocationOperation>()).Add(call);
+                    break;
+                case "clip_grad_norm_" or "clip_grad_value_" when symbols.IsTorchClipCall(call):
+                    (clips ??= ImmutableArray.CreateBuilder<IInvocationOperation>()).Add(call);
+                    break;
+            }
+        }
+        Backwards = backwards?.ToImmutable() ?? ImmutableArray<IInvocationOperation>.Empty;
+        Steps = steps?.ToImmutable() ?? ImmutableArray<IInvocationOperation>.Empty;
+        TorchClips = clips?.ToImmutable() ?? ImmutableArray<IInvocationOperation>.Empty;
     }
 
     public ILoopOperation Loop { get; }
@@ -77,7 +94,12 @@ internal static class TrainingLoopFinder
         {
             foreach (var after in forLoop.AtLoopBottom) Collect(after, result);
         }
-        return result.OrderBy(i => i.Syntax.SpanStart).ToImmutableArray();
+        // The walk visits calls in source order except where the tree reorders them: sort (stably) only then.
+        for (var i = 1; i < result.Count; i++)
+        {
+            if (result[i - 1].Syntax.SpanStart > result[i].Syntax.SpanStart) return result.OrderBy(c => c.Syntax.SpanStart).ToImmutableArray();
+        }
+        return result.ToImmutable();
     }
 
     private static void Collect(IOperation? operation, ImmutableArray<IInvocationOperation>.Builder into)
