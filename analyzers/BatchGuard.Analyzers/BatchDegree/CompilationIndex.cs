@@ -43,7 +43,7 @@ internal sealed class CompilationIndex : ISourceLookup
     private Dictionary<SyntaxTree, List<(ISymbol Owner, IOperation Block)>>? _blocksByTree;
     private Dictionary<IMethodSymbol, IOperation>? _bodies;
     /// <summary>Blocks whose text cannot matter: kept unwalked, only for name lookups at compilation end.</summary>
-    private readonly ConcurrentBag<OfferedBlock> _unwalked = new();
+    private readonly ConcurrentQueue<OfferedBlock> _unwalked = new();
     private readonly Dictionary<ISymbol, List<IOperation>> _writesTo = new(SymbolEqualityComparer.Default);
     private readonly Dictionary<IMethodSymbol, List<IOperation>> _callsTo = new(SymbolEqualityComparer.Default);
     private readonly ConcurrentDictionary<IOperation, Dictionary<ILocalSymbol, List<LocalWrite>>> _localWrites = new(IdentityComparer.Instance);
@@ -110,13 +110,14 @@ internal sealed class CompilationIndex : ISourceLookup
         var tree = block.Syntax.SyntaxTree;
         var walkFully = marks.DataLoaderAliased(tree) || block.SemanticModel is null ||
                         owner is IMethodSymbol { MethodKind: MethodKind.Constructor } constructor && _symbols.IsDataLoader(constructor.ContainingType);
-        if (!walkFully && !marks.Mentions(tree, SourceMarks.Backward, span) && !marks.Mentions(tree, SourceMarks.DataLoader, span) &&
-            !marks.Mentions(tree, SourceMarks.ForEach, span) && !marks.MentionsTargetTypedNew(tree, span))
+        if (!walkFully && !marks.MentionsBatchDegreeWord(tree, span))
         {
             // Most of a compilation: no shared dictionary, no walk (both analyzers may add it; deduplicated at the end).
-            _unwalked.Add(new OfferedBlock(owner, block));
+            _unwalked.Enqueue(new OfferedBlock(owner, block));
             return null;
         }
+        // The second analyzer to offer a block finds it without allocating the factory.
+        if (_offered.TryGetValue(block.Syntax, out var offered)) return offered.Value;
         return _offered.GetOrAdd(block.Syntax, _ => new Lazy<IndexedBlock>(() => Walk(owner, block, walkFully))).Value;
     }
 

@@ -143,9 +143,22 @@ internal sealed class TrainingLossAnalysis
     /// </summary>
     public static bool IsNominalBatchSizeName(AnalyzerOptions options, IOperation at, string name)
     {
-        var normalized = name.Replace("_", "").ToLowerInvariant();
-        if (normalized.EndsWith("batchsize", StringComparison.Ordinal)) return true;
+        if (EndsWithBatchSize(name)) return true;
         var extra = RuleOptions.GetList(options, at.Syntax.SyntaxTree, RuleIds.SumDividedByNominalBatchSize, "nominal_batch_size_names");
         return extra.Contains(name, StringComparer.Ordinal);
+    }
+
+    /// <summary>Whether the name ends in "batchsize", ignoring case and underscores (batchSize, BATCH_SIZE, train_batch_size); allocates nothing.</summary>
+    private static bool EndsWithBatchSize(string name)
+    {
+        const string suffix = "batchsize";
+        var matched = suffix.Length;
+        for (var i = name.Length - 1; i >= 0 && matched > 0; i--)
+        {
+            if (name[i] == '_') continue;
+            if (char.ToLowerInvariant(name[i]) != suffix[matched - 1]) return false;
+            matched--;
+        }
+        return matched == 0;
     }
 }

@@ -50,10 +50,23 @@ internal sealed class SourceMarks
     /// Whether a target-typed <c>new(...)</c> occurs within <paramref name="span"/>: it creates an object without naming
     /// its type (<c>DataLoader _loader = new(data, 32);</c>), so a loader creation can hide in it.
     /// </summary>
-    public bool MentionsTargetTypedNew(SyntaxTree tree, TextSpan span)
+    public bool MentionsTargetTypedNew(SyntaxTree tree, TextSpan span) => TargetTypedNewWithin(Of(tree), span);
+
+    /// <summary>
+    /// Whether the batch-degree model can need a block (one look-up of the file's marks): its text says
+    /// <c>backward</c>, <c>DataLoader</c> or <c>foreach</c>, or has a target-typed <c>new(...)</c>.
+    /// </summary>
+    public bool MentionsBatchDegreeWord(SyntaxTree tree, TextSpan span)
     {
-        var text = Of(tree).Text;
-        var positions = Find(tree, New);
+        var marks = Of(tree);
+        return AnyWithin(marks.Backward, span) || AnyWithin(marks.DataLoader, span) || AnyWithin(marks.ForEach, span) ||
+               TargetTypedNewWithin(marks, span);
+    }
+
+    private static bool TargetTypedNewWithin(TreeMarks marks, TextSpan span)
+    {
+        var text = marks.Text;
+        var positions = marks.New;
         var i = Array.BinarySearch(positions, span.Start);
         if (i < 0) i = ~i;
         for (; i < positions.Length && positions[i] < span.End; i++)
@@ -78,6 +91,7 @@ internal sealed class SourceMarks
             Backward => marks.Backward,
             DataLoader => marks.DataLoader,
             ForEach => marks.ForEach,
+            New => marks.New,
             _ => marks.Words.GetOrAdd(word, w => Positions(marks.Text, w)),
         };
     }
@@ -101,6 +115,7 @@ internal sealed class SourceMarks
             Backward = Positions(Text, SourceMarks.Backward);
             DataLoader = Positions(Text, SourceMarks.DataLoader);
             ForEach = Positions(Text, SourceMarks.ForEach);
+            New = Positions(Text, SourceMarks.New);
             if (DataLoader.Length == 0) return;
             var root = tree.GetRoot();
             LocalAlias = DataLoader.Any(position => root.FindToken(position).Parent?.FirstAncestorOrSelf<UsingDirectiveSyntax>() is { Alias: not null });
@@ -110,6 +125,7 @@ internal sealed class SourceMarks
         public int[] Backward { get; }
         public int[] DataLoader { get; }
         public int[] ForEach { get; }
+        public int[] New { get; }
         public bool LocalAlias { get; }
         /// <summary>Positions of other words (member names), found when a query asks.</summary>
         public ConcurrentDictionary<string, int[]> Words { get; } = new(StringComparer.Ordinal);
