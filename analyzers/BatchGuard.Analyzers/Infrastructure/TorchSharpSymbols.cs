@@ -23,14 +23,14 @@ internal sealed class TorchSharpSymbols
     private const string AssemblyName = "TorchSharp";
     private static readonly ConditionalWeakTable<Compilation, TorchSharpSymbols> Shared = new();
 
-    private readonly PortableExecutableReference? _reference;
+    private readonly MetadataReference? _reference;
     private Resolved? _resolved;
 
     private TorchSharpSymbols(Compilation compilation)
     {
         Compilation = compilation;
-        _reference = NamedReference(compilation, AssemblyName) as PortableExecutableReference;
-        ReferencedVersion = VersionOf(_reference);
+        _reference = NamedReference(compilation, AssemblyName, definitely: true);
+        ReferencedVersion = VersionOf(_reference as PortableExecutableReference);
     }
 
     /// <summary>
@@ -50,9 +50,13 @@ internal sealed class TorchSharpSymbols
     /// </summary>
     public static bool IsReferenced(Compilation compilation) => NamedReference(compilation, AssemblyName) is not null;
 
-    /// <summary>The first reference that is (or may be) the assembly named <paramref name="name"/>, without binding.</summary>
-    internal static MetadataReference? NamedReference(Compilation compilation, string name)
+    /// <summary>
+    /// The first reference that is the assembly named <paramref name="name"/> by its file or project name, or (unless
+    /// <paramref name="definitely"/>) one that may be it because it has no name; found without binding.
+    /// </summary>
+    internal static MetadataReference? NamedReference(Compilation compilation, string name, bool definitely = false)
     {
+        MetadataReference? unnamed = null;
         // ExternalReferences, not References: the latter includes #r directives and binds them first.
         foreach (var reference in compilation.ExternalReferences)
         {
@@ -60,17 +64,17 @@ internal sealed class TorchSharpSymbols
             {
                 case CompilationReference project when project.Compilation.AssemblyName == name:
                     return reference;
-                case PortableExecutableReference file:
-                    var path = file.FilePath;
-                    if (string.IsNullOrEmpty(path) || string.Equals(FileStem(path!), name, StringComparison.OrdinalIgnoreCase)) return reference;
+                case PortableExecutableReference file when !string.IsNullOrEmpty(file.FilePath):
+                    if (string.Equals(FileStem(file.FilePath!), name, StringComparison.OrdinalIgnoreCase)) return reference;
                     break;
                 case CompilationReference:
                     break;
                 default:
-                    return reference;
+                    unnamed ??= reference;
+                    break;
             }
         }
-        return null;
+        return definitely ? null : unnamed;
     }
 
     private static string FileStem(string path)
@@ -141,7 +145,10 @@ internal sealed class TorchSharpSymbols
     {
         public Resolved(Compilation compilation, MetadataReference? reference)
         {
+            // In the TorchSharp assembly when its reference is known by name (a lookup in one assembly, not in all of
+            // them), else across the compilation.
             var assembly = reference is null ? null : compilation.GetAssemblyOrModuleSymbol(reference) as IAssemblySymbol;
+            if (assembly?.GetTypeByMetadataName("TorchSharp.torch+Tensor") is null) assembly = null;
             INamedTypeSymbol? Find(string name) => assembly is not null ? assembly.GetTypeByMetadataName(name) : compilation.GetTypeByMetadataName(name);
             Tensor = Find("TorchSharp.torch+Tensor");
             if (Tensor is null) return;

@@ -67,4 +67,16 @@ public sealed class TorchSharpSymbolsTests
         Assert.Null(TorchSharpSymbols.For(withoutTorchSharp)!.Tensor);
         Assert.Null(TorchSharpSymbols.TryCreate(withoutTorchSharp));
     }
+
+    [Fact]
+    public void An_unnamed_image_listed_before_TorchSharp_does_not_hide_it()
+    {
+        var otherImage = MetadataReference.CreateFromImage(File.ReadAllBytes(typeof(Enumerable).Assembly.Location));
+        var compilation = Compilation(CoreLibrary, otherImage, TestReferences.TorchSharp);
+
+        var symbols = TorchSharpSymbols.TryCreate(compilation);
+
+        Assert.Equal("Tensor", symbols?.Tensor?.Name);
+        Assert.Equal(new Version(0, 107, 0, 0), symbols!.ReferencedVersion);
+    }
 }
