@@ -11,12 +11,8 @@ namespace BatchGuard.Analyzers.Tests.BatchDegree;
 /// </summary>
 public sealed class SourceFilterTests
 {
-    [Fact]
-    public async Task A_loader_type_renamed_by_a_using_alias_is_still_a_loader()
-    {
-        string source = TestReferences.Usings + """
-            using Loader = TorchSharp.Modules.DataLoader;
-
+    /// <summary>A trainer whose loader type is only ever named through the alias <c>Loader</c>.</summary>
+    private const string TrainerUsingTheAlias = """
             class Trainer
             {
                 void Train(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer, Loader loader)
@@ -35,8 +31,12 @@ public sealed class SourceFilterTests
 
                 static Loader Make(torch.utils.data.Dataset data) => {|BG0001:new Loader(data, 16, shuffle: true)|};
             }
-            """;
-        await VerifyBatching.Diagnostics(source);
+        """;
+
+    [Fact]
+    public async Task A_loader_type_renamed_by_a_using_alias_is_still_a_loader()
+    {
+        await VerifyBatching.Diagnostics(TestReferences.Usings + "using Loader = TorchSharp.Modules.DataLoader;\n\n" + TrainerUsingTheAlias);
     }
 
     [Fact]
@@ -44,26 +44,7 @@ public sealed class SourceFilterTests
     {
         var test = new VerifyBatching.Test();
         test.TestState.Sources.Add(("Aliases.cs", "global using Loader = TorchSharp.Modules.DataLoader;"));
-        test.TestState.Sources.Add(("Trainer.cs", TestReferences.Usings + """
-            class Trainer
-            {
-                void Train(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer, Loader loader)
-                {
-                    foreach (var b in loader)
-                    {
-                        var loss = F.mse_loss(net.forward(b["x"]), b["y"]) / b["x"].shape[0];
-                        optimizer.zero_grad();
-                        loss.backward();
-                        optimizer.step();
-                    }
-                }
-
-                void Run(torch.utils.data.Dataset train, nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer) =>
-                    Train(net, optimizer, Make(train));
-
-                static Loader Make(torch.utils.data.Dataset data) => {|BG0001:new Loader(data, 16, shuffle: true)|};
-            }
-            """));
+        test.TestState.Sources.Add(("Trainer.cs", TestReferences.Usings + TrainerUsingTheAlias));
         await test.RunAsync();
     }
 
