@@ -47,7 +47,7 @@ public sealed class DropLastCodeFix : CodeFixProvider
 
     private static SyntaxNode? Rewrite(SyntaxNode root, Diagnostic diagnostic)
     {
-        if (diagnostic.Properties.ContainsKey(PartialBatchAnalyzer.ExplicitDropLastFalse) && diagnostic.AdditionalLocations.Count > 0)
+        if (diagnostic.Properties.ContainsKey(PartialBatchRules.ExplicitDropLastFalse) && diagnostic.AdditionalLocations.Count > 0)
         {
             var value = root.FindNode(diagnostic.AdditionalLocations[0].SourceSpan, getInnermostNodeForTie: true);
             if (value is ArgumentSyntax argument) value = argument.Expression;

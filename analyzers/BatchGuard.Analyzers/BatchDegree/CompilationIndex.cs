@@ -20,10 +20,9 @@ namespace BatchGuard.Analyzers.BatchDegree;
 /// needs them, so ordinary code costs a text test, not an operation walk.
 /// </summary>
 /// <remarks>
-/// One index per compilation, shared by every analyzer that reports from the batch-degree model
-/// (<see cref="ForCompilation"/>): each registers the collection action, the first to offer a block walks it, and the
-/// analysis runs once (<see cref="Analysis"/>), whichever analyzer's compilation end comes first. Each analyzer still
-/// offers every block itself, so an analyzer run alone (a test, an IDE pass for one rule) sees the whole compilation.
+/// One index per compilation (<see cref="ForCompilation"/>), filled by <see cref="BatchDegreeAnalyzer"/>'s block action
+/// and analysed once at compilation end (<see cref="Analysis"/>). It is kept per compilation, not per analysis run, so
+/// a second run over the same compilation (the IDE re-analysing a document) reuses the blocks already walked.
 /// </remarks>
 internal sealed class CompilationIndex : ISourceLookup
 {
@@ -61,8 +60,8 @@ internal sealed class CompilationIndex : ISourceLookup
     public TorchSharpSymbols Symbols => _symbols;
 
     /// <summary>
-    /// The compilation's index, created by the first analyzer that asks; registers the collection action, which also
-    /// hands each walked block to <paramref name="onBlock"/> (the analyzer's as-you-type reporting).
+    /// The compilation's index; registers the collection action, which also hands each walked block that calls
+    /// <c>backward()</c> to <paramref name="onBlock"/> (the as-you-type reporting).
     /// </summary>
     public static CompilationIndex ForCompilation(CompilationStartAnalysisContext context, TorchSharpSymbols symbols,
         Action<OperationBlockAnalysisContext, IndexedBlock>? onBlock = null)
@@ -79,8 +78,8 @@ internal sealed class CompilationIndex : ISourceLookup
     }
 
     /// <summary>
-    /// The batch-degree analysis of the whole compilation, computed once for all analyzers sharing this index. Call it
-    /// at compilation end only: by then the calling analyzer has offered every block. The result is read-only.
+    /// The batch-degree analysis of the whole compilation, computed once per compilation and options. Call it
+    /// at compilation end only: by then every block has been offered. The result is read-only.
     /// </summary>
     public TrainingLossAnalysis Analysis(AnalyzerOptions options)
     {
@@ -112,11 +111,11 @@ internal sealed class CompilationIndex : ISourceLookup
                         owner is IMethodSymbol { MethodKind: MethodKind.Constructor } constructor && _symbols.IsDataLoader(constructor.ContainingType);
         if (!walkFully && !marks.MentionsBatchDegreeWord(tree, span))
         {
-            // Most of a compilation: no shared dictionary, no walk (both analyzers may add it; deduplicated at the end).
+            // Most of a compilation: no shared dictionary, no walk (a second analysis run may add it again; deduplicated at the end).
             _unwalked.Enqueue(new OfferedBlock(owner, block));
             return null;
         }
-        // The second analyzer to offer a block finds it without allocating the factory.
+        // A block offered again (a second analysis run) is found without allocating the factory.
         if (_offered.TryGetValue(block.Syntax, out var offered)) return offered.Value;
         return _offered.GetOrAdd(block.Syntax, _ => new Lazy<IndexedBlock>(() => Walk(owner, block, walkFully))).Value;
     }
@@ -448,7 +447,7 @@ internal sealed class IndexedBlock
     private BlockLossAnalysis? _local;
     private AnalyzerOptions? _localOptions;
 
-    /// <summary>What this block shows by itself (<see cref="BlockLossAnalysis"/>), computed once for every analyzer that asks.</summary>
+    /// <summary>What this block shows by itself (<see cref="BlockLossAnalysis"/>), computed once however often the block is offered.</summary>
     public BlockLossAnalysis LocalAnalysis(AnalyzerOptions options)
     {
         lock (Backwards)

@@ -9,10 +9,10 @@ using Microsoft.CodeAnalysis.Operations;
 namespace BatchGuard.Analyzers.BatchDegree;
 
 /// <summary>
-/// The whole-compilation picture both the Batching and the LossScaling analyzers report from: every
+/// The whole-compilation picture the partial-batch and loss-normalisation rules report from (<see cref="BatchDegreeAnalyzer"/>): every
 /// <c>backward()</c>'s loss evaluated with the batch-degree model (findings BG0003-BG0005), every DataLoader creation,
 /// which loops consume which loader, and which loaders feed a batch-size-dependent loss. Computed once per compilation
-/// (<see cref="CompilationIndex.Analysis"/>) and read-only afterwards, so concurrent analyzers can share it.
+/// (<see cref="CompilationIndex.Analysis"/>) and read-only afterwards.
 /// </summary>
 internal sealed class TrainingLossAnalysis
 {

@@ -15,7 +15,7 @@ namespace BatchGuard.Analyzers;
 /// <remarks>
 /// Why not at compilation start: the first lookup of a type by metadata name makes the compiler bind every referenced
 /// assembly, and the compiler charges that to whichever analyzer asks first. Done in each analyzer's compilation-start
-/// action, the four analyzers asked at once, waited for each other and were charged about a quarter of their whole
+/// action, the analyzers asked at once, waited for each other and were charged about a quarter of their whole
 /// time in a cold build for work the compiler does anyway a moment later (docs/performance.md, "Analyzer cost").
 /// </remarks>
 internal sealed class TorchSharpSymbols

@@ -1,6 +1,5 @@
 using System.Collections.Immutable;
-using BatchGuard.Analyzers.Batching;
-using BatchGuard.Analyzers.LossScaling;
+using BatchGuard.Analyzers.BatchDegree;
 using BatchGuard.Analyzers.Tests.Infrastructure;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
@@ -187,7 +186,7 @@ public sealed class AsYouTypeTests
     private sealed class AnalysisRun(Compilation compilation)
     {
         private static readonly ImmutableArray<DiagnosticAnalyzer> Analyzers =
-            ImmutableArray.Create<DiagnosticAnalyzer>(new PartialBatchAnalyzer(), new LossNormalizationAnalyzer());
+            ImmutableArray.Create<DiagnosticAnalyzer>(new BatchDegreeAnalyzer());
 
         private CompilationWithAnalyzers Fresh() => compilation.WithAnalyzers(Analyzers,
             new CompilationWithAnalyzersOptions(new AnalyzerOptions(ImmutableArray<AdditionalText>.Empty), null,

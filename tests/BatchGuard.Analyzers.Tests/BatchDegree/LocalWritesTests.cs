@@ -1,5 +1,5 @@
 using BatchGuard.Analyzers.Tests.Infrastructure;
-using VerifyLoss = BatchGuard.Analyzers.Tests.Infrastructure.Verify<BatchGuard.Analyzers.LossScaling.LossNormalizationAnalyzer>;
+using VerifyLoss = BatchGuard.Analyzers.Tests.Infrastructure.VerifyFamily<BatchGuard.Analyzers.BatchDegree.BatchDegreeAnalyzer, BatchGuard.Analyzers.Tests.Infrastructure.LossScalingRules>;
 
 namespace BatchGuard.Analyzers.Tests.BatchDegree;
 

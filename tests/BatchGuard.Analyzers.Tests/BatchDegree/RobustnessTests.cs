@@ -1,5 +1,4 @@
-using BatchGuard.Analyzers.Batching;
-using BatchGuard.Analyzers.LossScaling;
+using BatchGuard.Analyzers.BatchDegree;
 using BatchGuard.Analyzers.Tests.Infrastructure;
 using System.Collections.Immutable;
 using Microsoft.CodeAnalysis;
@@ -60,17 +59,10 @@ public sealed class RobustnessTests
     }
 
     [Fact]
-    public async Task Loss_rules_do_not_fail_on_broken_and_recursive_code()
+    public async Task Batch_degree_rules_do_not_fail_on_broken_and_recursive_code()
     {
-        var diagnostics = await RunOnBrokenCode<LossNormalizationAnalyzer>();
+        var diagnostics = await RunOnBrokenCode<BatchDegreeAnalyzer>();
         // Only the intact `F.mse_loss(pred, y) / ... / b["x"].shape[]` chain is judgeable; nothing is guessed elsewhere.
-        Assert.All(diagnostics, d => Assert.StartsWith("BG000", d.Id, StringComparison.Ordinal));
-    }
-
-    [Fact]
-    public async Task Loader_rules_do_not_fail_on_broken_and_recursive_code()
-    {
-        var diagnostics = await RunOnBrokenCode<PartialBatchAnalyzer>();
         Assert.All(diagnostics, d => Assert.StartsWith("BG000", d.Id, StringComparison.Ordinal));
     }
 
@@ -95,7 +87,7 @@ public sealed class RobustnessTests
                 }
             }
             """;
-        await Verify<LossNormalizationAnalyzer>.Diagnostics(source);
+        await Verify<BatchDegreeAnalyzer>.Diagnostics(source);
     }
 
     [Fact]
@@ -117,7 +109,7 @@ public sealed class RobustnessTests
                 }
             }
             """;
-        await Verify<LossNormalizationAnalyzer>.Diagnostics(source);
+        await Verify<BatchDegreeAnalyzer>.Diagnostics(source);
     }
 
     [Fact]
@@ -137,10 +129,7 @@ public sealed class RobustnessTests
                 }
             }
             """;
-        foreach (var test in new Microsoft.CodeAnalysis.CSharp.Testing.CSharpAnalyzerTest<LossNormalizationAnalyzer, DefaultVerifier>[]
-                 { new() { TestCode = source, ReferenceAssemblies = TestReferences.Net80 } })
-            await test.RunAsync();
-        await new Microsoft.CodeAnalysis.CSharp.Testing.CSharpAnalyzerTest<PartialBatchAnalyzer, DefaultVerifier>
+        await new Microsoft.CodeAnalysis.CSharp.Testing.CSharpAnalyzerTest<BatchDegreeAnalyzer, DefaultVerifier>
             { TestCode = source, ReferenceAssemblies = TestReferences.Net80 }.RunAsync();
     }
 }

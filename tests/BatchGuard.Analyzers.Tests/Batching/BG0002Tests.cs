@@ -1,6 +1,6 @@
 using BatchGuard.Analyzers.Tests.Infrastructure;
-using VerifyBatching = BatchGuard.Analyzers.Tests.Infrastructure.Verify<BatchGuard.Analyzers.Batching.PartialBatchAnalyzer>;
-using VerifyFix = BatchGuard.Analyzers.Tests.BatchDegree.CompilationEndFix<BatchGuard.Analyzers.Batching.PartialBatchAnalyzer, BatchGuard.Analyzers.CodeFixes.Batching.DropLastCodeFix>;
+using VerifyBatching = BatchGuard.Analyzers.Tests.Infrastructure.VerifyFamily<BatchGuard.Analyzers.BatchDegree.BatchDegreeAnalyzer, BatchGuard.Analyzers.Tests.Infrastructure.BatchingRules>;
+using VerifyFix = BatchGuard.Analyzers.Tests.BatchDegree.CompilationEndFix<BatchGuard.Analyzers.BatchDegree.BatchDegreeAnalyzer, BatchGuard.Analyzers.CodeFixes.Batching.DropLastCodeFix>;
 
 namespace BatchGuard.Analyzers.Tests.Batching;
 

@@ -1,9 +1,8 @@
-using BatchGuard.Analyzers.Batching;
 using BatchGuard.Analyzers.Tests.Infrastructure;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.Testing;
-using VerifyBatching = BatchGuard.Analyzers.Tests.Infrastructure.Verify<BatchGuard.Analyzers.Batching.PartialBatchAnalyzer>;
+using VerifyBatching = BatchGuard.Analyzers.Tests.Infrastructure.VerifyFamily<BatchGuard.Analyzers.BatchDegree.BatchDegreeAnalyzer, BatchGuard.Analyzers.Tests.Infrastructure.BatchingRules>;
 
 namespace BatchGuard.Analyzers.Tests.Batching;
 

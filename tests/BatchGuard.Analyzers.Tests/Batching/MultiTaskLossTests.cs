@@ -1,6 +1,6 @@
 using BatchGuard.Analyzers.Tests.Infrastructure;
-using VerifyBatching = BatchGuard.Analyzers.Tests.Infrastructure.Verify<BatchGuard.Analyzers.Batching.PartialBatchAnalyzer>;
-using VerifyLoss = BatchGuard.Analyzers.Tests.Infrastructure.Verify<BatchGuard.Analyzers.LossScaling.LossNormalizationAnalyzer>;
+using VerifyBatching = BatchGuard.Analyzers.Tests.Infrastructure.VerifyFamily<BatchGuard.Analyzers.BatchDegree.BatchDegreeAnalyzer, BatchGuard.Analyzers.Tests.Infrastructure.BatchingRules>;
+using VerifyLoss = BatchGuard.Analyzers.Tests.Infrastructure.VerifyFamily<BatchGuard.Analyzers.BatchDegree.BatchDegreeAnalyzer, BatchGuard.Analyzers.Tests.Infrastructure.LossScalingRules>;
 
 namespace BatchGuard.Analyzers.Tests.Batching;
 

@@ -1,3 +1,4 @@
+using BatchGuard.Analyzers.BatchDegree;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CodeFixes;
 using Microsoft.CodeAnalysis.CSharp.Testing;
@@ -17,16 +18,19 @@ public static class Verify<TAnalyzer> where TAnalyzer : DiagnosticAnalyzer, new(
     public static Task Diagnostics(string source, params DiagnosticResult[] expected) =>
         Diagnostics(source, editorConfig: null, expected);
 
-    public static async Task Diagnostics(string source, string? editorConfig, params DiagnosticResult[] expected)
+    public static Task Diagnostics(string source, string? editorConfig, params DiagnosticResult[] expected) =>
+        Run(new Test(), source, editorConfig, expected);
+
+    internal static async Task Run(Test test, string source, string? editorConfig, DiagnosticResult[] expected)
     {
-        var test = new Test { TestCode = source };
+        test.TestCode = source;
         if (editorConfig is not null)
             test.TestState.AnalyzerConfigFiles.Add(("/.editorconfig", "root = true\n[*]\n" + editorConfig));
         test.ExpectedDiagnostics.AddRange(expected);
         await test.RunAsync();
     }
 
-    public sealed class Test : CSharpAnalyzerTest<TAnalyzer, DefaultVerifier>
+    public class Test : CSharpAnalyzerTest<TAnalyzer, DefaultVerifier>
     {
         public Test()
         {
@@ -34,6 +38,53 @@ public static class Verify<TAnalyzer> where TAnalyzer : DiagnosticAnalyzer, new(
             TestState.AdditionalReferences.Add(TestReferences.TorchSharp);
         }
     }
+}
+
+/// <summary>
+/// Verification of one rule family of an analyzer that reports several (<see cref="BatchDegreeAnalyzer"/>: the
+/// partial-batch and the loss-normalisation rules): the analyzer's other diagnostics are disabled, so a test of BG0001
+/// states its BG0001/BG0002 diagnostics and is not also a test of the BG0004 the same code has.
+/// </summary>
+public static class VerifyFamily<TAnalyzer, TFamily>
+    where TAnalyzer : DiagnosticAnalyzer, new()
+    where TFamily : RuleFamily, new()
+{
+    public static DiagnosticResult Diagnostic(string id) => Verify<TAnalyzer>.Diagnostic(id);
+
+    public static Task Diagnostics(string source, params DiagnosticResult[] expected) => Diagnostics(source, editorConfig: null, expected);
+
+    public static Task Diagnostics(string source, string? editorConfig, params DiagnosticResult[] expected) =>
+        Verify<TAnalyzer>.Run(new Test(), source, editorConfig, expected);
+
+    public sealed class Test : Verify<TAnalyzer>.Test
+    {
+        public Test() => DisabledDiagnostics.AddRange(new TFamily().OthersOf(new TAnalyzer()));
+    }
+}
+
+/// <summary>A set of rules one analyzer reports together with others (<see cref="VerifyFamily{TAnalyzer, TFamily}"/>).</summary>
+public abstract class RuleFamily
+{
+    public abstract IReadOnlyCollection<string> Ids { get; }
+
+    /// <summary>The families of <see cref="BatchDegreeAnalyzer"/>, the analyzer that reports more than one.</summary>
+    public static IReadOnlyList<RuleFamily> All { get; } = new RuleFamily[] { new BatchingRules(), new LossScalingRules() };
+
+    /// <summary>The analyzer's diagnostics outside this family.</summary>
+    public IEnumerable<string> OthersOf(DiagnosticAnalyzer analyzer) =>
+        analyzer.SupportedDiagnostics.Select(d => d.Id).Where(id => !Ids.Contains(id));
+}
+
+/// <summary>BG0001, BG0002, BG0008: the partial-batch rules (analyzers/.../Batching/PartialBatchRules.cs).</summary>
+public sealed class BatchingRules : RuleFamily
+{
+    public override IReadOnlyCollection<string> Ids { get; } = new[] { "BG0001", "BG0002", "BG0008" };
+}
+
+/// <summary>BG0003-BG0005: the loss-normalisation rules (analyzers/.../LossScaling/LossNormalizationRules.cs).</summary>
+public sealed class LossScalingRules : RuleFamily
+{
+    public override IReadOnlyCollection<string> Ids { get; } = new[] { "BG0003", "BG0004", "BG0005" };
 }
 
 /// <summary>

@@ -1,8 +1,7 @@
 using BatchGuard.Analyzers.CodeFixes.LossScaling;
-using BatchGuard.Analyzers.LossScaling;
 using BatchGuard.Analyzers.Tests.Infrastructure;
-using VerifyLoss = BatchGuard.Analyzers.Tests.Infrastructure.Verify<BatchGuard.Analyzers.LossScaling.LossNormalizationAnalyzer>;
-using VerifyFix = BatchGuard.Analyzers.Tests.BatchDegree.CompilationEndFix<BatchGuard.Analyzers.LossScaling.LossNormalizationAnalyzer, BatchGuard.Analyzers.CodeFixes.LossScaling.ActualBatchSizeCodeFix>;
+using VerifyLoss = BatchGuard.Analyzers.Tests.Infrastructure.VerifyFamily<BatchGuard.Analyzers.BatchDegree.BatchDegreeAnalyzer, BatchGuard.Analyzers.Tests.Infrastructure.LossScalingRules>;
+using VerifyFix = BatchGuard.Analyzers.Tests.BatchDegree.CompilationEndFix<BatchGuard.Analyzers.BatchDegree.BatchDegreeAnalyzer, BatchGuard.Analyzers.CodeFixes.LossScaling.ActualBatchSizeCodeFix>;
 
 namespace BatchGuard.Analyzers.Tests.LossScaling;
 

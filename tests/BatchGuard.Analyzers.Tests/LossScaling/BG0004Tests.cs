@@ -1,8 +1,8 @@
 using BatchGuard.Analyzers.CodeFixes.LossScaling;
-using BatchGuard.Analyzers.LossScaling;
+using BatchGuard.Analyzers.BatchDegree;
 using BatchGuard.Analyzers.Tests.BatchDegree;
 using BatchGuard.Analyzers.Tests.Infrastructure;
-using VerifyLoss = BatchGuard.Analyzers.Tests.Infrastructure.Verify<BatchGuard.Analyzers.LossScaling.LossNormalizationAnalyzer>;
+using VerifyLoss = BatchGuard.Analyzers.Tests.Infrastructure.VerifyFamily<BatchGuard.Analyzers.BatchDegree.BatchDegreeAnalyzer, BatchGuard.Analyzers.Tests.Infrastructure.LossScalingRules>;
 
 namespace BatchGuard.Analyzers.Tests.LossScaling;
 
@@ -215,7 +215,7 @@ public sealed class BG0004FixTests
     [Fact]
     public async Task Fix_removes_the_second_division_and_keeps_comments()
     {
-        await CompilationEndFix<LossNormalizationAnalyzer, RemoveSecondNormalizationCodeFix>.Verify(Train("""
+        await CompilationEndFix<BatchDegreeAnalyzer, RemoveSecondNormalizationCodeFix>.Verify(Train("""
             var loss = /* boxes */ {|BG0004:F.mse_loss(pred, y) / y.shape[0]|}; // averaged twice
             loss.backward();
             """), Train("""
@@ -227,7 +227,7 @@ public sealed class BG0004FixTests
     [Fact]
     public async Task Fix_removes_a_compound_division_statement()
     {
-        await CompilationEndFix<LossNormalizationAnalyzer, RemoveSecondNormalizationCodeFix>.Verify(Train("""
+        await CompilationEndFix<BatchDegreeAnalyzer, RemoveSecondNormalizationCodeFix>.Verify(Train("""
             var loss = F.mse_loss(pred, y);
             {|BG0004:loss /= y.shape[0]|};
             loss.backward();
@@ -240,7 +240,7 @@ public sealed class BG0004FixTests
     [Fact]
     public async Task Fix_turns_a_div_call_into_its_receiver()
     {
-        await CompilationEndFix<LossNormalizationAnalyzer, RemoveSecondNormalizationCodeFix>.Verify(Train("""
+        await CompilationEndFix<BatchDegreeAnalyzer, RemoveSecondNormalizationCodeFix>.Verify(Train("""
             var loss = {|BG0004:F.l1_loss(pred, y).div(pred.size(0))|};
             loss.backward();
             """), Train("""
@@ -252,7 +252,7 @@ public sealed class BG0004FixTests
     [Fact]
     public async Task Multiplying_a_mean_by_the_reciprocal_batch_size_is_reported_and_fixed()
     {
-        await CompilationEndFix<LossNormalizationAnalyzer, RemoveSecondNormalizationCodeFix>.Verify(Train("""
+        await CompilationEndFix<BatchDegreeAnalyzer, RemoveSecondNormalizationCodeFix>.Verify(Train("""
             var loss = {|BG0004:(1.0 / y.shape[0]) * F.mse_loss(pred, y)|};
             loss.backward();
             """), Train("""
@@ -264,7 +264,7 @@ public sealed class BG0004FixTests
     [Fact]
     public async Task Multiplying_a_sum_by_the_reciprocal_batch_size_is_a_correct_mean()
     {
-        await Verify<LossNormalizationAnalyzer>.Diagnostics(Train("""
+        await VerifyLoss.Diagnostics(Train("""
             var loss = (pred - y).pow(2).sum() * (1.0 / y.shape[0]);
             loss.backward();
             """));
@@ -273,7 +273,7 @@ public sealed class BG0004FixTests
     [Fact]
     public async Task Fix_all_removes_every_second_normalisation()
     {
-        await CompilationEndFix<LossNormalizationAnalyzer, RemoveSecondNormalizationCodeFix>.Verify(Train("""
+        await CompilationEndFix<BatchDegreeAnalyzer, RemoveSecondNormalizationCodeFix>.Verify(Train("""
             var a = {|BG0004:F.mse_loss(pred, y) / y.shape[0]|};
             var c = {|BG0004:F.l1_loss(pred, y) / pred.shape[0]|};
             (a + c).backward();
