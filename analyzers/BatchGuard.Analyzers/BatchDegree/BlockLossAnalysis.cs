@@ -39,7 +39,7 @@ internal sealed class BlockLossAnalysis
         foreach (var backward in block.Backwards)
         {
             var scope = new BlockScope(block.Index);
-            var findings = new Dictionary<(string, SyntaxNode), LossFinding>(IdentityComparer.Instance);
+            var findings = new Dictionary<FindingKey, LossFinding>();
             var evaluator = new DegreeEvaluator(scope, (at, name) => TrainingLossAnalysis.IsNominalBatchSizeName(options, at, name), findings);
             TrainingLossAnalysis.EvaluateBackward(backward, scope, evaluator);
             evaluations.Add(new BackwardEvaluation(backward, !scope.ReachedOutside, findings.Values.OrderBy(f => f.Site.Syntax.SpanStart).ToList()));
@@ -47,10 +47,10 @@ internal sealed class BlockLossAnalysis
 
         var complete = evaluations.Where(e => e.Complete).SelectMany(e => e.Findings).ToList();
         var reportable = new List<LossFinding>();
-        var seen = new HashSet<(string, SyntaxNode)>(IdentityComparer.Instance);
+        var seen = new HashSet<FindingKey>();
         foreach (var finding in complete)
         {
-            if (IsInside(finding.Site.Syntax, block.Block.Syntax) && seen.Add((finding.RuleId, finding.Site.Syntax))) reportable.Add(finding);
+            if (IsInside(finding.Site.Syntax, block.Block.Syntax) && seen.Add(FindingKey.Of(finding))) reportable.Add(finding);
         }
         return new BlockLossAnalysis(evaluations, reportable, LoadersFeedingBatchDependentLosses(block, symbols, complete));
     }

@@ -39,7 +39,7 @@ internal sealed class CompilationIndex : ISourceLookup
 
     // Built at the first analysis (Freeze), used under its lock.
     private Dictionary<IMethodSymbol, List<IOperation>>? _blocksOf;
-    private Dictionary<SyntaxTree, List<(ISymbol Owner, IOperation Block)>>? _blocksByTree;
+    private Dictionary<SyntaxTree, List<OfferedBlock>>? _blocksByTree;
     private Dictionary<IMethodSymbol, IOperation>? _bodies;
     /// <summary>Blocks whose text cannot matter: kept unwalked, only for name lookups at compilation end.</summary>
     private readonly ConcurrentQueue<OfferedBlock> _unwalked = new();
@@ -264,11 +264,13 @@ internal sealed class CompilationIndex : ISourceLookup
         if (_blocksOf is not null) return;
         var walked = _offered.Values.Select(l => l.Value).ToList();
         _blocksOf = new Dictionary<IMethodSymbol, List<IOperation>>(SymbolEqualityComparer.Default);
-        _blocksByTree = new Dictionary<SyntaxTree, List<(ISymbol Owner, IOperation Block)>>();
+        _blocksByTree = new Dictionary<SyntaxTree, List<OfferedBlock>>();
         _bodies = new Dictionary<IMethodSymbol, IOperation>(SymbolEqualityComparer.Default);
         var seen = new HashSet<SyntaxNode>(IdentityComparer.Instance);
-        foreach (var (owner, block) in walked.Select(b => (b.Owner, b.Block)).Concat(_unwalked.Select(u => (u.Owner, u.Block))))
+        foreach (var offered in walked.Select(b => new OfferedBlock(b.Owner, b.Block)).Concat(_unwalked))
         {
+            var owner = offered.Owner;
+            var block = offered.Block;
             if (!seen.Add(block.Syntax)) continue;
             if (owner is IMethodSymbol method)
             {
@@ -276,7 +278,7 @@ internal sealed class CompilationIndex : ISourceLookup
                 Add(_blocksOf, method.OriginalDefinition, block);
                 if (block is IMethodBodyBaseOperation or IBlockOperation) _bodies[method.OriginalDefinition] = block;
             }
-            Add(_blocksByTree, block.Syntax.SyntaxTree, (owner, block));
+            Add(_blocksByTree, block.Syntax.SyntaxTree, offered);
         }
     }
 
@@ -306,7 +308,7 @@ internal sealed class CompilationIndex : ISourceLookup
         member = member.OriginalDefinition;
         if (_writesTo.TryGetValue(member, out var writes)) return writes;
         _writesTo[member] = writes = new List<IOperation>();
-        foreach (var (_, block) in BlocksMentioning(member.Name, member))
+        foreach (var block in BlocksMentioning(member.Name, member))
         {
             switch (block)
             {
@@ -342,7 +344,7 @@ internal sealed class CompilationIndex : ISourceLookup
         var candidates = new List<IOperation>();
         foreach (var name in names)
         {
-            foreach (var (_, block) in BlocksMentioning(name, null))
+            foreach (var block in BlocksMentioning(name, null))
             {
                 if (!candidates.Contains(block)) candidates.Add(block);
             }
@@ -365,10 +367,10 @@ internal sealed class CompilationIndex : ISourceLookup
     }
 
     /// <summary>Offered blocks whose text contains <paramref name="name"/> (or that <paramref name="owner"/> owns), in source order.</summary>
-    private IEnumerable<(ISymbol Owner, IOperation Block)> BlocksMentioning(string name, ISymbol? owner)
+    private IEnumerable<IOperation> BlocksMentioning(string name, ISymbol? owner)
     {
         EnsureMaps();
-        var found = new List<(ISymbol Owner, IOperation Block)>();
+        var found = new List<IOperation>();
         if (name.Length == 0) return found;
         foreach (var pair in _blocksByTree!)
         {
@@ -376,10 +378,10 @@ internal sealed class CompilationIndex : ISourceLookup
             foreach (var offered in pair.Value)
             {
                 if (owner is not null && SymbolEqualityComparer.Default.Equals(offered.Owner.OriginalDefinition, owner) ||
-                    SourceMarks.AnyWithin(positions, offered.Block.Syntax.Span)) found.Add(offered);
+                    SourceMarks.AnyWithin(positions, offered.Block.Syntax.Span)) found.Add(offered.Block);
             }
         }
-        return found.OrderBy(b => b.Block.Syntax.SyntaxTree.FilePath, StringComparer.Ordinal).ThenBy(b => b.Block.Syntax.SpanStart);
+        return found.OrderBy(b => b.Syntax.SyntaxTree.FilePath, StringComparer.Ordinal).ThenBy(b => b.Syntax.SpanStart);
     }
 
     public LocalWrite? ReachingWrite(ILocalReferenceOperation read) => LocalWrites.Reaching(WritesOf(read.Local, Root(read)), read);

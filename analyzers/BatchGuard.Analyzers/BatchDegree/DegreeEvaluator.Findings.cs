@@ -35,9 +35,9 @@ internal sealed partial class DegreeEvaluator
 
     private void Record(string rule, IOperation site, IOperation divisor, object[] args, ImmutableDictionary<string, string?> properties)
     {
-        if (!_findings.TryGetValue((rule, site.Syntax), out var finding))
+        if (!_findings.TryGetValue(new FindingKey(rule, site.Syntax), out var finding))
         {
-            _findings[(rule, site.Syntax)] = finding = new LossFinding(rule, site, divisor, args, properties);
+            _findings[new FindingKey(rule, site.Syntax)] = finding = new LossFinding(rule, site, divisor, args, properties);
         }
         _touched.Add(finding);
     }

@@ -22,18 +22,18 @@ internal sealed partial class DegreeEvaluator
     private readonly ISourceLookup _index;
     private readonly TorchSharpSymbols _symbols;
     private readonly Func<IOperation, string, bool> _isNominalName;
-    private readonly Dictionary<(string Rule, SyntaxNode Site), LossFinding> _findings;
+    private readonly Dictionary<FindingKey, LossFinding> _findings;
 
-    // Per root (one backward() call).
-    private readonly Dictionary<(IOperation, Frame, bool), BatchValue> _memo = new(EvaluationKeyComparer.Instance);
-    private readonly HashSet<(IOperation, Frame, bool)> _inProgress = new(EvaluationKeyComparer.Instance);
+    // Per root (one backward() call). Values already computed and the evaluations in progress live in their Frame:
+    // a new root starts from a new frame.
+    private int _inProgress;
     private readonly HashSet<IOperation> _collections = new(IdentityComparer.Instance);
     private readonly List<LossFinding> _touched = new();
     private ImmutableArray<LoaderCreation> _feedingLoaders;
     private bool _batchesAreFull;
 
     public DegreeEvaluator(ISourceLookup index, Func<IOperation, string, bool> isNominalName,
-        Dictionary<(string Rule, SyntaxNode Site), LossFinding> findings)
+        Dictionary<FindingKey, LossFinding> findings)
     {
         _index = index;
         _symbols = index.Symbols;
@@ -50,8 +50,7 @@ internal sealed partial class DegreeEvaluator
     public BatchValue EvaluateBackward(IInvocationOperation backward, ImmutableArray<LoaderCreation> feedingLoaders,
         IEnumerable<IOperation> enclosingCollections, bool batchesAreFull)
     {
-        _memo.Clear();
-        _inProgress.Clear();
+        _inProgress = 0;
         _collections.Clear();
         _touched.Clear();
         _feedingLoaders = feedingLoaders;
@@ -67,23 +66,16 @@ internal sealed partial class DegreeEvaluator
     }
 
     /// <summary>
-    /// Compares evaluation keys by reference, hashing the operation's position instead of its object identity: most
-    /// operations are hashed once, and the runtime's first identity hash of an object is comparatively slow.
+    /// One evaluation context: the arguments a helper was called with, and what was computed in it. The memo and the
+    /// cycle check are keyed by operation within a frame (dictionaries keyed by reference types: a value-tuple key
+    /// would be JIT-compiled anew in every cold compiler process).
     /// </summary>
-    private sealed class EvaluationKeyComparer : IEqualityComparer<(IOperation Operation, Frame Frame, bool Loss)>
-    {
-        public static readonly EvaluationKeyComparer Instance = new();
-
-        public bool Equals((IOperation Operation, Frame Frame, bool Loss) x, (IOperation Operation, Frame Frame, bool Loss) y) =>
-            ReferenceEquals(x.Operation, y.Operation) && ReferenceEquals(x.Frame, y.Frame) && x.Loss == y.Loss;
-
-        public int GetHashCode((IOperation Operation, Frame Frame, bool Loss) key) =>
-            unchecked((key.Operation.Syntax.FullSpan.Start * 397) ^ ((int)key.Operation.Kind * 31) ^ (key.Frame.Depth * 7) ^ (key.Loss ? 1 : 0));
-    }
-
     private sealed class Frame
     {
         private readonly Dictionary<IParameterSymbol, BatchValue>? _arguments;
+        private Dictionary<IOperation, BatchValue>? _lossValues;
+        private Dictionary<IOperation, BatchValue>? _values;
+        private HashSet<IOperation>? _inProgress;
 
         public Frame(Frame? lexicalParent, Dictionary<IParameterSymbol, BatchValue>? arguments, int depth)
         {
@@ -94,6 +86,14 @@ internal sealed partial class DegreeEvaluator
 
         public Frame? LexicalParent { get; }
         public int Depth { get; }
+
+        /// <summary>Values computed in this frame, read as the loss (<paramref name="loss"/>) or as any value.</summary>
+        public Dictionary<IOperation, BatchValue> Memo(bool loss) => loss
+            ? _lossValues ??= new Dictionary<IOperation, BatchValue>(IdentityComparer.Instance)
+            : _values ??= new Dictionary<IOperation, BatchValue>(IdentityComparer.Instance);
+
+        /// <summary>Operations being evaluated in this frame (a cycle when one is asked for again).</summary>
+        public HashSet<IOperation> InProgress => _inProgress ??= new HashSet<IOperation>(IdentityComparer.Instance);
 
         public BatchValue? Lookup(IParameterSymbol parameter)
         {
@@ -109,19 +109,21 @@ internal sealed partial class DegreeEvaluator
     {
         if (operation is null) return BatchValue.Unknown;
         operation = operation.WalkDownConversions();
-        var key = (operation, frame, loss);
-        if (_memo.TryGetValue(key, out var cached)) return cached;
+        var memo = frame.Memo(loss);
+        if (memo.TryGetValue(operation, out var cached)) return cached;
         // A cycle, or a chain of locals so long that following it could exhaust the compiler's stack: give up.
-        if (_inProgress.Count >= MaxEvaluationDepth || !_inProgress.Add((operation, frame, false))) return BatchValue.Unknown;
+        if (_inProgress >= MaxEvaluationDepth || !frame.InProgress.Add(operation)) return BatchValue.Unknown;
+        _inProgress++;
         try
         {
             var value = Compute(operation, frame, loss);
-            _memo[key] = value;
+            memo[operation] = value;
             return value;
         }
         finally
         {
-            _inProgress.Remove((operation, frame, false));
+            frame.InProgress.Remove(operation);
+            _inProgress--;
         }
     }
 

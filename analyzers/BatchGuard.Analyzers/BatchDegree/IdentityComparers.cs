@@ -8,7 +8,7 @@ namespace BatchGuard.Analyzers.BatchDegree;
 /// object identity, and the runtime's first identity hash of an object is slow enough to show in a profile of a large
 /// build: the batch-degree model keys many dictionaries by nodes and operations it sees once or twice.
 /// </summary>
-internal sealed class IdentityComparer : IEqualityComparer<SyntaxNode>, IEqualityComparer<IOperation>, IEqualityComparer<(string, SyntaxNode)>
+internal sealed class IdentityComparer : IEqualityComparer<SyntaxNode>, IEqualityComparer<IOperation>
 {
     public static readonly IdentityComparer Instance = new();
 
@@ -19,8 +19,4 @@ internal sealed class IdentityComparer : IEqualityComparer<SyntaxNode>, IEqualit
     public bool Equals(IOperation? x, IOperation? y) => ReferenceEquals(x, y);
 
     public int GetHashCode(IOperation operation) => unchecked(GetHashCode(operation.Syntax) * 31 ^ (int)operation.Kind);
-
-    public bool Equals((string, SyntaxNode) x, (string, SyntaxNode) y) => ReferenceEquals(x.Item2, y.Item2) && x.Item1 == y.Item1;
-
-    public int GetHashCode((string, SyntaxNode) key) => unchecked(GetHashCode(key.Item2) * 31 ^ key.Item1.GetHashCode());
 }

@@ -26,9 +26,9 @@ internal static class LocalWrites
         foreach (var write in writes)
         {
             if (!write.Tracked) return null;
-            if (write.End <= read.Syntax.SpanStart && (last is null || write.End > last.Value.End)) last = write;
+            if (write.End <= read.Syntax.SpanStart && (last is null || write.End > last.End)) last = write;
         }
-        if (last is null || !SharesBranch(last.Value.Operation, read)) return null;
+        if (last is null || !SharesBranch(last.Operation, read)) return null;
         return last;
     }
 
@@ -166,7 +166,8 @@ internal static class LocalWrites
 }
 
 /// <summary>A write that reaches a read of a local: a declarator, an assignment, or a foreach's iteration variable.</summary>
-internal readonly struct LocalWrite
+/// <remarks>A class: generic collections of a value type are JIT-compiled anew in every cold compiler process.</remarks>
+internal sealed class LocalWrite
 {
     public LocalWrite(IOperation operation, bool tracked)
     {

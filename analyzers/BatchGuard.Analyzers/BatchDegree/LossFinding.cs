@@ -43,3 +43,27 @@ internal sealed class LossFinding
         public const string CountKind = "CountKind";
     }
 }
+
+/// <summary>
+/// A finding's identity: its rule and the node it is reported at. A class key (compared by the node's reference): a
+/// value-tuple key makes the runtime JIT-compile the dictionary's code anew in every cold compiler process.
+/// </summary>
+internal sealed class FindingKey : System.IEquatable<FindingKey>
+{
+    public FindingKey(string ruleId, SyntaxNode site)
+    {
+        RuleId = ruleId;
+        Site = site;
+    }
+
+    public string RuleId { get; }
+    public SyntaxNode Site { get; }
+
+    public static FindingKey Of(LossFinding finding) => new(finding.RuleId, finding.Site.Syntax);
+
+    public bool Equals(FindingKey? other) => other is not null && ReferenceEquals(Site, other.Site) && RuleId == other.RuleId;
+
+    public override bool Equals(object? obj) => Equals(obj as FindingKey);
+
+    public override int GetHashCode() => unchecked(IdentityComparer.Instance.GetHashCode(Site) * 31 ^ RuleId.GetHashCode());
+}

@@ -31,7 +31,7 @@ internal sealed class TrainingLossAnalysis
     /// <summary>BG0003/BG0004 findings keyed by the loader creations (their syntax) whose batches reached them.</summary>
     public Dictionary<SyntaxNode, List<LossFinding>> BatchDependentLossesByLoader { get; } = new(IdentityComparer.Instance);
     /// <summary>Findings already reported by their block as the user typed (<see cref="BlockLossAnalysis.Reportable"/>), by rule and site.</summary>
-    public HashSet<(string Rule, SyntaxNode Site)> ReportedAsTyped { get; } = new(IdentityComparer.Instance);
+    public HashSet<FindingKey> ReportedAsTyped { get; } = new();
     /// <summary>Loader creations (their syntax) whose BG0001 their block already reported (<see cref="BlockLossAnalysis.ReportableLoaders"/>).</summary>
     public HashSet<SyntaxNode> LoadersReportedAsTyped { get; } = new(IdentityComparer.Instance);
 
@@ -39,7 +39,7 @@ internal sealed class TrainingLossAnalysis
     {
         var analysis = new TrainingLossAnalysis(index);
         var symbols = index.Symbols;
-        var findings = new Dictionary<(string, SyntaxNode), LossFinding>(IdentityComparer.Instance);
+        var findings = new Dictionary<FindingKey, LossFinding>();
         var evaluator = new DegreeEvaluator(index, (at, name) => IsNominalBatchSizeName(options, at, name), findings);
 
         var seen = new HashSet<SyntaxNode>(IdentityComparer.Instance);
@@ -72,7 +72,7 @@ internal sealed class TrainingLossAnalysis
                     EvaluateBackward(evaluation.Backward, index, evaluator);
                 }
             }
-            foreach (var finding in local.Reportable) analysis.ReportedAsTyped.Add((finding.RuleId, finding.Site.Syntax));
+            foreach (var finding in local.Reportable) analysis.ReportedAsTyped.Add(FindingKey.Of(finding));
             foreach (var loader in local.ReportableLoaders) analysis.LoadersReportedAsTyped.Add(loader.Creation.Syntax);
         }
         foreach (var loop in analysis.Consumers.Values.SelectMany(loops => loops))
@@ -100,9 +100,9 @@ internal sealed class TrainingLossAnalysis
     }
 
     /// <summary>Adds a copy of a block's finding (whose own object stays with the block's evaluation).</summary>
-    private static void Merge(Dictionary<(string, SyntaxNode), LossFinding> findings, LossFinding finding)
+    private static void Merge(Dictionary<FindingKey, LossFinding> findings, LossFinding finding)
     {
-        var key = (finding.RuleId, finding.Site.Syntax);
+        var key = FindingKey.Of(finding);
         if (!findings.TryGetValue(key, out var merged))
         {
             findings[key] = merged = new LossFinding(finding.RuleId, finding.Site, finding.Divisor, finding.MessageArgs, finding.Properties);

@@ -117,8 +117,26 @@ internal sealed class SourceMarks
             ForEach = Positions(Text, SourceMarks.ForEach);
             New = Positions(Text, SourceMarks.New);
             if (DataLoader.Length == 0) return;
-            var root = tree.GetRoot();
-            LocalAlias = DataLoader.Any(position => root.FindToken(position).Parent?.FirstAncestorOrSelf<UsingDirectiveSyntax>() is { Alias: not null });
+            LocalAlias = HasLoaderAlias(tree.GetRoot());
+        }
+
+        /// <summary>A using alias in the file (at its top or in a namespace) whose target names a DataLoader type.</summary>
+        private static bool HasLoaderAlias(SyntaxNode node)
+        {
+            SyntaxList<UsingDirectiveSyntax> usings;
+            SyntaxList<MemberDeclarationSyntax> members;
+            if (node is CompilationUnitSyntax unit) (usings, members) = (unit.Usings, unit.Members);
+            else if (node is BaseNamespaceDeclarationSyntax ns) (usings, members) = (ns.Usings, ns.Members);
+            else return false;
+            foreach (var directive in usings)
+            {
+                if (directive.Alias is not null && directive.Name?.ToString().Contains(SourceMarks.DataLoader) == true) return true;
+            }
+            foreach (var member in members)
+            {
+                if (member is BaseNamespaceDeclarationSyntax && HasLoaderAlias(member)) return true;
+            }
+            return false;
         }
 
         public string Text { get; }

@@ -30,7 +30,7 @@ internal static class LossNormalizationRules
     {
         foreach (var finding in analysis.Findings)
         {
-            if (!analysis.ReportedAsTyped.Contains((finding.RuleId, finding.Site.Syntax))) report(Create(finding));
+            if (!analysis.ReportedAsTyped.Contains(FindingKey.Of(finding))) report(Create(finding));
         }
     }
 

@@ -175,22 +175,32 @@ public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
 
     private enum Event { Backward, Step, Clip }
 
+    /// <summary>
+    /// One backward/step/clip call of a training loop. A class, not a value tuple: every generic instantiation over a
+    /// value type is JIT-compiled separately in each cold compiler process, which showed in the build-time cost.
+    /// </summary>
+    private sealed class LoopEvent(IInvocationOperation call, Event kind)
+    {
+        public IInvocationOperation Call { get; } = call;
+        public Event Kind { get; } = kind;
+    }
+
     private static void ReportMisplacedClipping(System.Action<Diagnostic> report, TrainingLoop loop, IInvocationOperation clipCall,
         Clipping clipping)
     {
         // The loop body's backward/step/clip calls in source order; the loop repeats, so the sequence is cyclic.
-        var events = loop.Calls
-            .Select(call => (call, kind: loop.Backwards.Contains(call) ? Event.Backward
-                : loop.Steps.Contains(call) ? Event.Step
-                : clipping.IsClippingCall(call) ? Event.Clip : (Event?)null))
-            .Where(e => e.kind is not null)
-            .Select(e => (e.call, kind: e.kind!.Value))
-            .ToImmutableArray();
-
-        for (var i = 0; i < events.Length; i++)
+        var events = new List<LoopEvent>();
+        foreach (var call in loop.Calls)
         {
-            if (events[i].kind != Event.Clip || !ReferenceEquals(events[i].call.Syntax, clipCall.Syntax)) continue;
-            var clip = events[i].call;
+            if (loop.Backwards.Contains(call)) events.Add(new LoopEvent(call, Event.Backward));
+            else if (loop.Steps.Contains(call)) events.Add(new LoopEvent(call, Event.Step));
+            else if (clipping.IsClippingCall(call)) events.Add(new LoopEvent(call, Event.Clip));
+        }
+
+        for (var i = 0; i < events.Count; i++)
+        {
+            if (events[i].Kind != Event.Clip || !ReferenceEquals(events[i].Call.Syntax, clipCall.Syntax)) continue;
+            var clip = events[i].Call;
             var previous = Neighbour(events, i, -1);
             var next = Neighbour(events, i, +1);
             if (previous is null || next is null) continue;
@@ -198,9 +208,10 @@ public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
             // Effective: fresh gradients (a backward before it) that the next step consumes (no backward in between).
             // Only "step before, backward after" is certainly wrong; other orders (two losses, a step at the top of
             // the iteration for accumulated gradients) are left alone.
-            if (previous.Value.kind != Event.Step || next.Value.kind != Event.Backward) continue;
+            if (previous.Kind != Event.Step || next.Kind != Event.Backward) continue;
 
-            var stepBefore = events.Take(i).LastOrDefault(e => e.kind == Event.Step).call;
+            IInvocationOperation? stepBefore = null;
+            for (var k = 0; k < i; k++) if (events[k].Kind == Event.Step) stepBefore = events[k].Call;
             string where;
             IInvocationOperation certain;
             if (stepBefore is not null)
@@ -210,8 +221,8 @@ public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
             }
             else
             {
-                where = "before " + next.Value.call.Syntax;
-                certain = next.Value.call;
+                where = "before " + next.Call.Syntax;
+                certain = next.Call;
             }
             // The call that makes it wrong must run whenever the clipping runs (not in another branch or inner loop).
             if (!RunsWhenever(certain, clip, loop.Loop)) continue;
@@ -226,23 +237,22 @@ public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
         }
     }
 
-    private static (IInvocationOperation call, Event kind)? Neighbour(
-        ImmutableArray<(IInvocationOperation call, Event kind)> events, int index, int direction)
+    private static LoopEvent? Neighbour(List<LoopEvent> events, int index, int direction)
     {
-        for (var k = 1; k < events.Length; k++)
+        for (var k = 1; k < events.Count; k++)
         {
-            var e = events[((index + direction * k) % events.Length + events.Length) % events.Length];
-            if (e.kind != Event.Clip) return e;
+            var e = events[((index + direction * k) % events.Count + events.Count) % events.Count];
+            if (e.Kind != Event.Clip) return e;
         }
         return null;
     }
 
     /// <summary>Where clipping belongs: before the first step() that follows the iteration's last backward().</summary>
-    private static IInvocationOperation? TargetStep(ImmutableArray<(IInvocationOperation call, Event kind)> events)
+    private static IInvocationOperation? TargetStep(List<LoopEvent> events)
     {
         var lastBackward = -1;
-        for (var i = 0; i < events.Length; i++) if (events[i].kind == Event.Backward) lastBackward = i;
-        for (var i = lastBackward + 1; i < events.Length; i++) if (events[i].kind == Event.Step) return events[i].call;
+        for (var i = 0; i < events.Count; i++) if (events[i].Kind == Event.Backward) lastBackward = i;
+        for (var i = lastBackward + 1; i < events.Count; i++) if (events[i].Kind == Event.Step) return events[i].Call;
         return null;
     }
 
@@ -295,8 +305,10 @@ public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
         if (!assigned.IsDefaultOrEmpty)
         {
             // Every value ever stored must agree; one unknown or stateless assignment means we cannot be sure.
-            var states = assigned.Select(v => OptimizerState.Classify(v, extra)).ToList();
-            if (!state.IsStateful && states.All(s => s.IsStateful)) state = states[0];
+            var first = OptimizerState.Classify(assigned[0], extra);
+            var allStateful = first.IsStateful;
+            for (var i = 1; i < assigned.Length && allStateful; i++) allStateful = OptimizerState.Classify(assigned[i], extra).IsStateful;
+            if (!state.IsStateful && allStateful) state = first;
             if (assigned.Length == 1) creation = assigned[0].WalkDownConversions();
         }
         if (!state.IsStateful) return;
