@@ -400,7 +400,7 @@ internal sealed class CompilationIndex : ISourceLookup
 
     /// <summary>The writes of a local in its member, found from the words that name it (<see cref="LocalWrites.Find"/>); read-only.</summary>
     public List<LocalWrite> FindWrites(ILocalSymbol local, IOperation root) =>
-        LocalWrites.Find(local, root, _marks.IdentifierTokens(root.Syntax.SyntaxTree, local.Name, root.Syntax)) ??
+        LocalWrites.Find(local, root, _marks.PossibleWriteTokens(root.Syntax.SyntaxTree, local.Name, root.Syntax)) ??
         (_localWrites.GetOrAdd(root, LocalWrites.Collect).TryGetValue(local, out var all) ? all : new List<LocalWrite>());
 
     /// <summary>The outermost operation of the member that contains <paramref name="operation"/>.</summary>

@@ -50,7 +50,7 @@ internal static class LocalWrites
 
     /// <summary>
     /// The writes of one local below <paramref name="root"/> — the same ones <see cref="Collect"/> finds for it — from
-    /// its declaration and the tokens that name it, each mapped to its operation through the root's semantic model,
+    /// its declaration and the tokens that name it where a write can stand (<see cref="SourceMarks.PossibleWriteTokens"/>), each mapped to its operation through the root's semantic model,
     /// instead of walking the whole member. Null when the root has no semantic model.
     /// </summary>
     public static List<LocalWrite>? Find(ILocalSymbol local, IOperation root, IEnumerable<SyntaxToken> nameTokens)

@@ -189,8 +189,14 @@ internal sealed class SourceMarks
         return found;
     }
 
-    /// <summary>The tokens of <paramref name="node"/> that are the identifier <paramref name="name"/> (whole words only).</summary>
-    public IEnumerable<SyntaxToken> IdentifierTokens(SyntaxTree tree, string name, SyntaxNode node)
+    /// <summary>
+    /// The tokens of <paramref name="node"/> that are the identifier <paramref name="name"/> (whole words only) standing
+    /// where the text around them allows a write of a variable: followed by an assignment or another operator, a comma
+    /// or a closing parenthesis (a tuple being deconstructed into), or preceded by <c>++</c>/<c>--</c>, <c>ref</c> or
+    /// <c>out</c>. A superset of the written positions (callers check the syntax); most reads (<c>loss.backward()</c>,
+    /// <c>x.shape[0]</c>, <c>batch[0]</c>) are skipped without looking the token up.
+    /// </summary>
+    public IEnumerable<SyntaxToken> PossibleWriteTokens(SyntaxTree tree, string name, SyntaxNode node)
     {
         if (name.Length == 0) yield break;
         var text = Of(tree).Text;
@@ -201,9 +207,30 @@ internal sealed class SourceMarks
         {
             var end = start + name.Length;
             if (start > 0 && IsIdentifierPart(text[start - 1]) || end < text.Length && IsIdentifierPart(text[end])) continue;
+            if (!MayBeWritten(text, start, end)) continue;
             var token = node.FindToken(start);
             if (token.ValueText == name) yield return token;
         }
+    }
+
+    private const string CharsAfterAWrittenName = "=+-*/%&|^<>?,)";
+
+    private static bool MayBeWritten(string text, int start, int end)
+    {
+        var after = end;
+        while (after < text.Length && char.IsWhiteSpace(text[after])) after++;
+        if (after < text.Length && CharsAfterAWrittenName.IndexOf(text[after]) >= 0) return true;
+        var before = start - 1;
+        while (before >= 0 && char.IsWhiteSpace(text[before])) before--;
+        if (before >= 0 && text[before] is '+' or '-') return true;
+        return EndsWithWord(text, before, "ref") || EndsWithWord(text, before, "out");
+    }
+
+    /// <summary>Whether the text ending at <paramref name="last"/> (inclusive) is the whole word <paramref name="word"/>.</summary>
+    private static bool EndsWithWord(string text, int last, string word)
+    {
+        var first = last - word.Length + 1;
+        return first >= 0 && string.CompareOrdinal(text, first, word, 0, word.Length) == 0 && (first == 0 || !IsIdentifierPart(text[first - 1]));
     }
 
     private static bool IsIdentifierPart(char c) => char.IsLetterOrDigit(c) || c == '_';

@@ -13,6 +13,7 @@ public sealed class LocalWritesTests
         class Trainer
         {
             static void Adjust(ref Tensor t) { }
+            static void Replace(out Tensor t) => t = torch.zeros(1);
 
             void Train(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer, torch.utils.data.Dataset train)
             {
@@ -36,6 +37,27 @@ public sealed class LocalWritesTests
         await VerifyLoss.Diagnostics(Loop("""
             var perBatch = F.mse_loss(pred, y);
             perBatch = (pred - y).abs().sum();
+            var loss = perBatch / pred.shape[0];
+            """));
+    }
+
+    /// <summary>
+    /// The writes are found from the text around the name (SourceMarks.PossibleWriteTokens) before any token is looked
+    /// up: every spelling of a write must still be seen, or the stale first value would give a false BG0004.
+    /// </summary>
+    [Theory]
+    [InlineData("perBatch  /* summed instead */ = (pred - y).abs().sum();")]
+    [InlineData("perBatch\n    = (pred - y).abs().sum();")]
+    [InlineData("perBatch += (pred - y).abs().sum();")]
+    [InlineData("Tensor scale; (scale, perBatch) = (y, (pred - y).abs().sum());")]
+    [InlineData("Tensor scale; (perBatch , scale) = ((pred - y).abs().sum(), y);")]
+    [InlineData("Adjust( ref  perBatch );")]
+    [InlineData("Replace(out perBatch);")]
+    public async Task Every_spelling_of_a_write_replaces_the_value_the_division_reads(string write)
+    {
+        await VerifyLoss.Diagnostics(Loop($$"""
+            var perBatch = F.mse_loss(pred, y);
+            {{write}}
             var loss = perBatch / pred.shape[0];
             """));
     }
