@@ -73,11 +73,18 @@ internal static class TrainingLoopFinder
     /// <summary>
     /// Whether <see cref="Find"/> on the block containing <paramref name="loop"/> returns it: its body calls
     /// <c>backward()</c> and <c>step()</c>, and no loop nested in it does. Cheaper than <see cref="Find"/> when only a
-    /// few loops are asked about.
+    /// few loops are asked about. A call to backward() is spelled "backward" in the loop's text (a method cannot be
+    /// renamed by an alias), so a loop whose text never says it (an evaluation loop) costs a text test
+    /// (<see cref="SourceMarks"/>), and so does each nested loop that never says it.
     /// </summary>
-    public static bool IsTrainingLoop(ILoopOperation loop, TorchSharpSymbols symbols) =>
-        CallsBackwardAndStep(loop, symbols) &&
-        !loop.Descendants().OfType<ILoopOperation>().Any(inner => CallsBackwardAndStep(inner, symbols));
+    public static bool IsTrainingLoop(ILoopOperation loop, TorchSharpSymbols symbols)
+    {
+        var marks = SourceMarks.For(symbols.Compilation);
+        var tree = loop.Syntax.SyntaxTree;
+        if (!marks.Mentions(tree, SourceMarks.Backward, loop.Syntax.Span) || !CallsBackwardAndStep(loop, symbols)) return false;
+        return !loop.Descendants().OfType<ILoopOperation>()
+            .Any(inner => marks.Mentions(tree, SourceMarks.Backward, inner.Syntax.Span) && CallsBackwardAndStep(inner, symbols));
+    }
 
     private static bool CallsBackwardAndStep(ILoopOperation loop, TorchSharpSymbols symbols)
     {

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Analyzer cost as CPU time (docs/performance.md, "Analyzer cost"): compiles each generated project in a fresh compiler
+# process under `perf record` and prints the CPU time spent in BatchGuard's analyzer code and everything it calls, next
+# to the CPU time of the whole compile. This is the profiler measurement the Roslyn team recommends for "how much slower
+# did the analyzers make the build"; the per-analyzer table of -p:ReportAnalyzer=true (measure.sh) sums the wall-clock
+# time of callbacks that share the CPU with the compiler's threads, so on a busy machine it counts waiting as well.
+#
+#   bash tests/AnalyzerCost/cpu.sh [runs=3] [analyzer folder to compare with, interleaved]
+#
+# Linux only; needs perf (perf_event_paranoid <= 2 as root, or 1 otherwise). Uses the solution measure.sh generated
+# (artifacts/analyzer-cost), generating it when missing. With a second folder (e.g. the build output of an older
+# commit's analyzers), the runs alternate between the two builds so that both see the same machine load.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+runs=${1:-3}; other=${2:-}
+out=$PWD/artifacts/analyzer-cost
+rate=2000
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+command -v perf >/dev/null || { echo "cpu.sh: perf is not installed" >&2; exit 1; }
+
+dotnet build analyzers/BatchGuard.Analyzers.CodeFixes -c Release -v:q -nologo >/dev/null
+analyzers="$PWD/analyzers/BatchGuard.Analyzers.CodeFixes/bin/Release/netstandard2.0"
+[ -d "$out/TorchTraining" ] || dotnet run tests/AnalyzerCost/GenerateSolution.cs -- "$out" 300 300
+work=$out/cpu; mkdir -p "$work"
+
+for project in TorchTraining PlainCode; do
+  # The compiler's exact command line, from a build with the SDK's own arguments.
+  dotnet restore "$out/$project" -v:q -p:BatchGuardAnalyzersDir="$analyzers" >/dev/null
+  UseSharedCompilation=false dotnet build "$out/$project" -c Release --no-restore --no-incremental -nologo -v:d \
+    -p:BatchGuardAnalyzersDir="$analyzers" >"$work/$project-build.log" 2>&1
+  line=$(grep -m1 -E '^\s+\S+/Roslyn/bincore/csc ' "$work/$project-build.log" | sed -E 's/^\s+//')
+  [ -n "$line" ] || { echo "cpu.sh: no csc command line in $work/$project-build.log" >&2; exit 1; }
+  csc=${line%% *}
+  printf '%s\n' "${line#* }" >"$work/$project-this.rsp"
+  variants="this"
+  if [ -n "$other" ]; then
+    sed "s#$analyzers/#$other/#g" "$work/$project-this.rsp" >"$work/$project-other.rsp"
+    variants="other this"
+  fi
+  for run in $(seq 1 "$runs"); do
+    for variant in $variants; do
+      touch "$work/start"
+      (cd "$out/$project" && DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 \
+        perf record -q -F "$rate" -g -o "$work/perf.data" -- "$csc" "@$work/$project-$variant.rsp" >"$work/csc.out" 2>&1) ||
+        { echo "cpu.sh: the compile failed, see $work/csc.out" >&2; exit 1; }
+      perf script -i "$work/perf.data" -F comm,tid,time,ip,sym,dso 2>/dev/null >"$work/perf.txt"
+      find /tmp -maxdepth 1 -name 'perf-*.map' -newer "$work/start" -delete  # the runtime's map of this compile's JIT code
+      echo "$project $variant run $run: $(dotnet run tests/AnalyzerCost/PerfCpu.cs -- "$rate" "$work/perf.txt" | head -1)"
+    done
+  done
+done
+rm -f "$work/perf.data" "$work/perf.txt"
