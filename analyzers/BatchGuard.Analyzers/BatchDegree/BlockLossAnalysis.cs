@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Collections.Immutable;
 using System.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
@@ -42,7 +43,8 @@ internal sealed class BlockLossAnalysis
             var findings = new Dictionary<FindingKey, LossFinding>();
             var evaluator = new DegreeEvaluator(scope, (at, name) => TrainingLossAnalysis.IsNominalBatchSizeName(options, at, name), findings);
             TrainingLossAnalysis.EvaluateBackward(backward, scope, evaluator);
-            evaluations.Add(new BackwardEvaluation(backward, !scope.ReachedOutside, findings.Values.OrderBy(f => f.Site.Syntax.SpanStart).ToList()));
+            evaluations.Add(new BackwardEvaluation(backward, !scope.ReachedOutside, findings.Values.OrderBy(f => f.Site.Syntax.SpanStart).ToList(),
+                scope.ReachedOutside ? null : scope.ResolvedLoaders));
         }
 
         var complete = evaluations.Where(e => e.Complete).SelectMany(e => e.Findings).ToList();
@@ -102,16 +104,24 @@ internal sealed class BlockLossAnalysis
 /// <summary>A <c>backward()</c> evaluated within its block; <see cref="Complete"/> when nothing outside it was needed.</summary>
 internal sealed class BackwardEvaluation
 {
-    public BackwardEvaluation(IInvocationOperation backward, bool complete, List<LossFinding> findings)
+    public BackwardEvaluation(IInvocationOperation backward, bool complete, List<LossFinding> findings,
+        Dictionary<IOperation, ImmutableArray<LoaderCreation>>? resolvedLoaders)
     {
         Backward = backward;
         Complete = complete;
         Findings = findings;
+        ResolvedLoaders = resolvedLoaders;
     }
 
     public IInvocationOperation Backward { get; }
     public bool Complete { get; }
     public IReadOnlyList<LossFinding> Findings { get; }
+    /// <summary>
+    /// The loaders the complete evaluation resolved (the enclosing loops' collections, by expression): what the
+    /// compilation-end pass would find for the same expressions, since nothing outside the block was needed. Null when
+    /// the evaluation is not complete.
+    /// </summary>
+    public IReadOnlyDictionary<IOperation, ImmutableArray<LoaderCreation>>? ResolvedLoaders { get; }
 }
 
 /// <summary>BG0001: a loader and the first batch-size-dependent loss its short batch reaches.</summary>

@@ -42,12 +42,33 @@ internal sealed class TrainingLossAnalysis
         var findings = new Dictionary<FindingKey, LossFinding>();
         var evaluator = new DegreeEvaluator(index, (at, name) => IsNominalBatchSizeName(options, at, name), findings);
 
+        // What the blocks' complete evaluations resolved is what this pass would: reuse it (the loops' loaders, and the
+        // creations with their dataset sizes) instead of following the same locals and helpers again.
+        var known = new Dictionary<SyntaxNode, LoaderCreation>(IdentityComparer.Instance);
+        foreach (var block in index.Blocks)
+        {
+            if (block.Backwards.Count == 0) continue;
+            foreach (var evaluation in block.LocalAnalysis(options).Evaluations)
+            {
+                if (evaluation.ResolvedLoaders is not { } resolved) continue;
+                foreach (var pair in resolved)
+                {
+                    if (!index.ResolvedLoaders.ContainsKey(pair.Key)) index.ResolvedLoaders[pair.Key] = pair.Value;
+                    foreach (var creation in pair.Value)
+                    {
+                        if (!known.ContainsKey(creation.Syntax)) known[creation.Syntax] = creation;
+                    }
+                }
+            }
+        }
+
         var seen = new HashSet<SyntaxNode>(IdentityComparer.Instance);
         foreach (var block in index.Blocks)
         {
             foreach (var call in block.LoaderCreations)
             {
-                if (LoaderCreation.TryCreate(call, symbols, index) is { } creation && seen.Add(creation.Syntax)) analysis.Creations.Add(creation);
+                var creation = known.TryGetValue(call.Syntax, out var reused) ? reused : LoaderCreation.TryCreate(call, symbols, index);
+                if (creation is not null && seen.Add(creation.Syntax)) analysis.Creations.Add(creation);
             }
             foreach (var forEach in block.ForEachLoops)
             {
