@@ -11,10 +11,15 @@
 #           share. The server is shut down before each run, so every run pays its start and the analyzers' JIT once,
 #           like a fresh CI job; the training project is compiled first, so it pays them.
 #
-#   bash tests/AnalyzerCost/measure.sh [runs=5] [ml files=300] [plain files=300] [modes="cold server"]
+#   bash tests/AnalyzerCost/measure.sh [runs=5] [ml files=300] [plain files=300] [modes="cold server"] [other analyzers]
+#
+# With a fifth argument, the folder of another build of the analyzers (e.g. an older commit's
+# analyzers/BatchGuard.Analyzers.CodeFixes/bin/Release/netstandard2.0), every run builds both projects with that build
+# ("other") and then with this one ("this"), so that both see the same machine load: on a shared machine the shares
+# move by a factor of 1.5 between runs minutes apart, and only an interleaved comparison is fair.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-runs=${1:-5}; ml=${2:-300}; plain=${3:-300}; modes=${4:-cold server}
+runs=${1:-5}; ml=${2:-300}; plain=${3:-300}; modes=${4:-cold server}; other=${5:-}
 out=artifacts/analyzer-cost
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
@@ -26,31 +31,39 @@ for project in TorchTraining PlainCode; do
   dotnet restore "$out/$project" -v:q -p:BatchGuardAnalyzersDir="$analyzers" >/dev/null
 done
 
+variants="this"; [ -n "$other" ] && variants="other this"
+dir_of() { if [ "$1" = other ]; then echo "$other"; else echo "$analyzers"; fi; }
+
 median() { sort -g | awk '{a[NR]=$1} END { print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2 }'; }
 
 for mode in $modes; do
   shared=false; [ "$mode" = server ] && shared=true
   results="$out/$mode.tsv"; : >"$results"
   for run in $(seq 1 "$runs"); do
+   for variant in $variants; do
     [ "$mode" = server ] && dotnet build-server shutdown >/dev/null 2>&1
     for project in TorchTraining PlainCode; do
-      log="$out/$project-$mode-run$run.log"
+      log="$out/$project-$mode-$variant-run$run.log"
       # --no-incremental: the compiler must run every time; -v:d prints the analyzer timing table.
       UseSharedCompilation=$shared dotnet build "$out/$project" -c Release --no-restore --no-incremental -nologo -v:d \
-        -clp:PerformanceSummary -p:ReportAnalyzer=true -p:BatchGuardAnalyzersDir="$analyzers" >"$log" 2>&1
+        -clp:PerformanceSummary -p:ReportAnalyzer=true -p:BatchGuardAnalyzersDir="$(dir_of "$variant")" >"$log" 2>&1
       grep -q "CompilerServer: $( [ "$mode" = server ] && echo server || echo tool )" "$log" ||
         { echo "$log: the compile did not run in the expected way ($mode)" >&2; exit 1; }
       batchguard=$(grep -E '^\s+[0-9.<]+\s+[0-9<]+\s+BatchGuard\.Analyzers, Version' "$log" | awk '{print $1}' | sed 's/<//')
       total=$(grep -oE 'Total analyzer execution time: [0-9.]+' "$log" | awk '{print $NF}')
       csc=$(grep -E '^\s+[0-9]+ ms\s+Csc\s' "$log" | awk '{print $1/1000}')
-      printf '%s\t%s\t%s\t%s\t%s\n' "$run" "$project" "${batchguard:-0}" "$total" "$csc" >>"$results"
-      printf '%-6s %-13s run %d: BatchGuard %6ss  all analyzers %6ss  Csc %7ss  BatchGuard/Csc %5.2f%%\n' "$mode" "$project" \
-        "$run" "${batchguard:-0}" "$total" "$csc" "$(awk -v b="${batchguard:-0}" -v c="$csc" 'BEGIN { print 100 * b / c }')"
+      printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$run" "$project" "${batchguard:-0}" "$total" "$csc" "$variant" >>"$results"
+      printf '%-6s %-5s %-13s run %d: BatchGuard %6ss  all analyzers %6ss  Csc %7ss  BatchGuard/Csc %5.2f%%\n' "$mode" "$variant" \
+        "$project" "$run" "${batchguard:-0}" "$total" "$csc" "$(awk -v b="${batchguard:-0}" -v c="$csc" 'BEGIN { print 100 * b / c }')"
     done
+   done
   done
-  for project in TorchTraining PlainCode; do
-    echo "$mode $project: median BatchGuard share of compile time $(awk -v p="$project" '$2 == p { print 100 * $3 / $5 }' "$results" | median)%"
+  for variant in $variants; do
+    label=$mode; [ -n "$other" ] && label="$mode $variant"
+    for project in TorchTraining PlainCode; do
+      echo "$label $project: median BatchGuard share of compile time $(awk -v p="$project" -v v="$variant" '$2 == p && $6 == v { print 100 * $3 / $5 }' "$results" | median)%"
+    done
+    echo "$label solution (both projects): median BatchGuard share of compile time $(awk -v v="$variant" '$6 == v { b[$1] += $3; c[$1] += $5 } END { for (r in b) print 100 * b[r] / c[r] }' "$results" | median)%"
   done
-  echo "$mode solution (both projects): median BatchGuard share of compile time $(awk '{ b[$1] += $3; c[$1] += $5 } END { for (r in b) print 100 * b[r] / c[r] }' "$results" | median)%"
-  grep -E 'BatchGuard\.Analyzers\.[A-Za-z.]+Analyzer \(' "$out/TorchTraining-$mode-run$runs.log" | sed 's/^ */    last TorchTraining run: /' || true
+  grep -E 'BatchGuard\.Analyzers\.[A-Za-z.]+Analyzer \(' "$out/TorchTraining-$mode-this-run$runs.log" | sed 's/^ */    last TorchTraining run: /' || true
 done
