@@ -38,7 +38,8 @@ for project in TorchTraining PlainCode; do
     variants="other this"
   fi
   for run in $(seq 1 "$runs"); do
-    for variant in $variants; do
+    order=$variants; [ -n "$other" ] && [ $((run % 2)) -eq 0 ] && order="this other"  # alternate which goes first
+    for variant in $order; do
       touch "$work/start"
       (cd "$out/$project" && DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 \
         perf record -q -F "$rate" -g -o "$work/perf.data" -- "$csc" "@$work/$project-$variant.rsp" >"$work/csc.out" 2>&1) ||

@@ -15,8 +15,8 @@
 #
 # With a fifth argument, the folder of another build of the analyzers (e.g. an older commit's
 # analyzers/BatchGuard.Analyzers.CodeFixes/bin/Release/netstandard2.0), every run builds both projects with that build
-# ("other") and then with this one ("this"), so that both see the same machine load: on a shared machine the shares
-# move by a factor of 1.5 between runs minutes apart, and only an interleaved comparison is fair.
+# ("other") and with this one ("this"), in alternating order, so that both see the same machine load: on a shared
+# machine the shares move by a factor of 1.5 between runs minutes apart, and only an interleaved comparison is fair.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs=${1:-5}; ml=${2:-300}; plain=${3:-300}; modes=${4:-cold server}; other=${5:-}
@@ -40,7 +40,10 @@ for mode in $modes; do
   shared=false; [ "$mode" = server ] && shared=true
   results="$out/$mode.tsv"; : >"$results"
   for run in $(seq 1 "$runs"); do
-   for variant in $variants; do
+   # Alternate which build goes first (other, this; this, other; ...): the second build of a pair can be
+   # systematically slower or faster on a shared machine.
+   order=$variants; [ -n "$other" ] && [ $((run % 2)) -eq 0 ] && order="this other"
+   for variant in $order; do
     [ "$mode" = server ] && dotnet build-server shutdown >/dev/null 2>&1
     for project in TorchTraining PlainCode; do
       log="$out/$project-$mode-$variant-run$run.log"
