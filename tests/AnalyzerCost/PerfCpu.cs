@@ -2,7 +2,7 @@
 // time spent in BatchGuard's analyzer code and everything it called (samples with a BatchGuard frame on the stack),
 // what that time ends in (JIT, the runtime, Roslyn, BatchGuard's own code), and the BatchGuard methods with the most
 // inclusive time:
-//   dotnet run tests/AnalyzerCost/PerfCpu.cs -- <sample rate in Hz> <perf script text> [top methods]
+//   dotnet run --file tests/AnalyzerCost/PerfCpu.cs -- <sample rate in Hz> <perf script text> [top methods]
 // Frames of JIT-compiled code are named through the runtime's perf map (DOTNET_PerfMapEnabled=1).
 using System.Text.RegularExpressions;
 

@@ -46,7 +46,7 @@ for project in TorchTraining PlainCode; do
         { echo "cpu.sh: the compile failed, see $work/csc.out" >&2; exit 1; }
       perf script -i "$work/perf.data" -F comm,tid,time,ip,sym,dso 2>/dev/null >"$work/perf.txt"
       find /tmp -maxdepth 1 -name 'perf-*.map' -newer "$work/start" -delete  # the runtime's map of this compile's JIT code
-      echo "$project $variant run $run: $(dotnet run tests/AnalyzerCost/PerfCpu.cs -- "$rate" "$work/perf.txt" | head -1)"
+      echo "$project $variant run $run: $(dotnet run --file tests/AnalyzerCost/PerfCpu.cs -- "$rate" "$work/perf.txt" | head -1)"
     done
   done
 done
