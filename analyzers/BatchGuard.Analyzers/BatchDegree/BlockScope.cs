@@ -40,7 +40,7 @@ internal sealed class BlockScope : ISourceLookup
     {
         var definition = method.OriginalDefinition;
         if (_bodies.TryGetValue(definition, out var cached)) return cached;
-        // A body some analyzer was already handed needs no binding.
+        // A body already offered to the analyzer needs no binding.
         if (_index.OfferedBody(definition) is { } offered) return _bodies[definition] = offered;
         return _bodies[definition] = BindBody(definition);
     }

@@ -96,7 +96,7 @@ internal sealed class CompilationIndex : ISourceLookup
     }
 
     /// <summary>
-    /// Records a member's operation block, once however many analyzers offer it (same member and syntax: the same
+    /// Records a member's operation block, once however often it is offered (same member and syntax: the same
     /// block, however its operations were obtained). Only a block whose text can matter is walked: one that mentions
     /// <c>backward</c>, <c>DataLoader</c> or a target-typed <c>new(...)</c> (or a DataLoader subclass's constructor) in
     /// full, one with a <c>foreach</c> for its loops over loaders; the rest of the code is looked at only when a query names it
@@ -213,7 +213,7 @@ internal sealed class CompilationIndex : ISourceLookup
         }
     }
 
-    /// <summary>The body of a method some analyzer already offered (so the IDE pass need not bind it again), or null.</summary>
+    /// <summary>The body of a method already offered (so the IDE pass need not bind it again), or null.</summary>
     public IOperation? OfferedBody(IMethodSymbol method)
     {
         method = method.OriginalDefinition;

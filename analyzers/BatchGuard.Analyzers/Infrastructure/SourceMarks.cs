@@ -40,7 +40,7 @@ internal sealed class SourceMarks
     {
         _globalAlias = new Lazy<bool>(() => compilation.SyntaxTrees.Any(tree =>
             tree.GetRoot() is CompilationUnitSyntax unit &&
-            unit.Usings.Any(u => u.Alias is not null && u.GlobalKeyword.IsKind(SyntaxKind.GlobalKeyword) && u.Name?.ToString().Contains(DataLoader) == true)));
+            unit.Usings.Any(u => u.Alias is not null && u.GlobalKeyword.IsKind(SyntaxKind.GlobalKeyword) && u.NamespaceOrType.ToString().Contains(DataLoader))));
     }
 
     /// <summary>A using alias names a DataLoader type (using L = TorchSharp.Modules.DataLoader;): no text test is sound here.</summary>
@@ -130,7 +130,7 @@ internal sealed class SourceMarks
             else return false;
             foreach (var directive in usings)
             {
-                if (directive.Alias is not null && directive.Name?.ToString().Contains(SourceMarks.DataLoader) == true) return true;
+                if (directive.Alias is not null && directive.NamespaceOrType.ToString().Contains(SourceMarks.DataLoader)) return true;
             }
             foreach (var member in members)
             {
@@ -192,8 +192,9 @@ internal sealed class SourceMarks
     /// <summary>
     /// The tokens of <paramref name="node"/> that are the identifier <paramref name="name"/> (whole words only) standing
     /// where the text around them allows a write of a variable: followed by an assignment or another operator, a comma
-    /// or a closing parenthesis (a tuple being deconstructed into), or preceded by <c>++</c>/<c>--</c>, <c>ref</c> or
-    /// <c>out</c>. A superset of the written positions (callers check the syntax); most reads (<c>loss.backward()</c>,
+    /// or a closing parenthesis (a tuple being deconstructed into), a comment or a preprocessor line (either may stand
+    /// between the name and its <c>=</c>), or preceded by <c>++</c>/<c>--</c>, <c>ref</c>, <c>out</c> or a comment. A
+    /// superset of the written positions (callers check the syntax); most reads (<c>loss.backward()</c>,
     /// <c>x.shape[0]</c>, <c>batch[0]</c>) are skipped without looking the token up.
     /// </summary>
     public IEnumerable<SyntaxToken> PossibleWriteTokens(SyntaxTree tree, string name, SyntaxNode node)
@@ -213,7 +214,7 @@ internal sealed class SourceMarks
         }
     }
 
-    private const string CharsAfterAWrittenName = "=+-*/%&|^<>?,)";
+    private const string CharsAfterAWrittenName = "=+-*/%&|^<>?,)#";
 
     private static bool MayBeWritten(string text, int start, int end)
     {
@@ -222,7 +223,7 @@ internal sealed class SourceMarks
         if (after < text.Length && CharsAfterAWrittenName.IndexOf(text[after]) >= 0) return true;
         var before = start - 1;
         while (before >= 0 && char.IsWhiteSpace(text[before])) before--;
-        if (before >= 0 && text[before] is '+' or '-') return true;
+        if (before >= 0 && text[before] is '+' or '-' or '/') return true;
         return EndsWithWord(text, before, "ref") || EndsWithWord(text, before, "out");
     }
 

@@ -48,6 +48,7 @@ public sealed class LocalWritesTests
     [Theory]
     [InlineData("perBatch  /* summed instead */ = (pred - y).abs().sum();")]
     [InlineData("perBatch\n    = (pred - y).abs().sum();")]
+    [InlineData("perBatch\n#pragma warning disable CS0168\n    = (pred - y).abs().sum();")]
     [InlineData("perBatch += (pred - y).abs().sum();")]
     [InlineData("Tensor scale; (scale, perBatch) = (y, (pred - y).abs().sum());")]
     [InlineData("Tensor scale; (perBatch , scale) = ((pred - y).abs().sum(), y);")]

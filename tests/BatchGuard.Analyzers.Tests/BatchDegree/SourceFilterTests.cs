@@ -40,6 +40,19 @@ public sealed class SourceFilterTests
     }
 
     [Fact]
+    public async Task A_loader_alias_inside_a_file_scoped_namespace_is_still_seen()
+    {
+        await VerifyBatching.Diagnostics(TestReferences.Usings + "namespace Training;\n\nusing Loader = TorchSharp.Modules.DataLoader;\n\n" + TrainerUsingTheAlias);
+    }
+
+    [Fact]
+    public async Task A_loader_alias_inside_nested_namespaces_is_still_seen()
+    {
+        await VerifyBatching.Diagnostics(TestReferences.Usings + "namespace Outer\n{\n    namespace Inner\n    {\n        using Loader = TorchSharp.Modules.DataLoader;\n\n" +
+            TrainerUsingTheAlias + "\n    }\n}\n");
+    }
+
+    [Fact]
     public async Task A_global_alias_in_another_file_turns_the_text_test_off_everywhere()
     {
         var test = new VerifyBatching.Test();
