@@ -68,5 +68,10 @@ for mode in $modes; do
     done
     echo "$label solution (both projects): median BatchGuard share of compile time $(awk -v v="$variant" '$6 == v { b[$1] += $3; c[$1] += $5 } END { for (r in b) print 100 * b[r] / c[r] }' "$results" | median)%"
   done
+  if [ -n "$other" ]; then
+    # The paired statistic: per run, this build's solution share minus the other's (both measured side by side).
+    echo "$mode solution, per run this minus other: median $(awk '{ b[$1 " " $6] += $3; c[$1 " " $6] += $5; r[$1] = 1 }
+      END { for (k in r) print 100 * b[k " this"] / c[k " this"] - 100 * b[k " other"] / c[k " other"] }' "$results" | median) points"
+  fi
   grep -E 'BatchGuard\.Analyzers\.[A-Za-z.]+Analyzer \(' "$out/TorchTraining-$mode-this-run$runs.log" | sed 's/^ */    last TorchTraining run: /' || true
 done
