@@ -40,8 +40,12 @@ internal sealed class SourceMarks
     {
         _globalAlias = new Lazy<bool>(() => compilation.SyntaxTrees.Any(tree =>
             tree.GetRoot() is CompilationUnitSyntax unit &&
-            unit.Usings.Any(u => u.Alias is not null && u.GlobalKeyword.IsKind(SyntaxKind.GlobalKeyword) && u.NamespaceOrType.ToString().Contains(DataLoader))));
+            unit.Usings.Any(u => u.GlobalKeyword.IsKind(SyntaxKind.GlobalKeyword) && IsLoaderAlias(u))));
     }
+
+    /// <summary>A using alias whose target names a DataLoader type (<c>using L = TorchSharp.Modules.DataLoader;</c>).</summary>
+    private static bool IsLoaderAlias(UsingDirectiveSyntax directive) =>
+        directive.Alias is not null && directive.NamespaceOrType.ToString().Contains(DataLoader);
 
     /// <summary>A using alias names a DataLoader type (using L = TorchSharp.Modules.DataLoader;): no text test is sound here.</summary>
     public bool DataLoaderAliased(SyntaxTree tree) => _globalAlias.Value || Of(tree).LocalAlias;
@@ -130,7 +134,7 @@ internal sealed class SourceMarks
             else return false;
             foreach (var directive in usings)
             {
-                if (directive.Alias is not null && directive.NamespaceOrType.ToString().Contains(SourceMarks.DataLoader)) return true;
+                if (IsLoaderAlias(directive)) return true;
             }
             foreach (var member in members)
             {
