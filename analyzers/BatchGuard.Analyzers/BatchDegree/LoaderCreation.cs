@@ -3,6 +3,8 @@ using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Linq;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Operations;
 
 namespace BatchGuard.Analyzers.BatchDegree;
@@ -253,11 +255,44 @@ internal sealed class LoaderCreation
     /// Drop-last handling in a consuming loop: a comparison with a batch's actual size (<c>x.shape[0]</c>,
     /// <c>x.size(0)</c>) — the loop skips or rescales short batches.
     /// </summary>
-    public static bool HandlesShortBatches(ILoopOperation loop) =>
-        loop.Body.Descendants().OfType<IBinaryOperation>().Any(b =>
-            b.OperatorKind is BinaryOperatorKind.LessThan or BinaryOperatorKind.LessThanOrEqual or BinaryOperatorKind.GreaterThan or
-                BinaryOperatorKind.GreaterThanOrEqual or BinaryOperatorKind.Equals or BinaryOperatorKind.NotEquals &&
-            (IsActualBatchSize(b.LeftOperand) || IsActualBatchSize(b.RightOperand)));
+    /// <remarks>
+    /// Such a comparison names <c>shape</c> or <c>size</c> (member names, which no alias renames), so only the
+    /// comparisons around those words in the loop body's text are bound (<see cref="SourceMarks"/>), not every
+    /// operation of the body; without a semantic model the body is walked.
+    /// </remarks>
+    public static bool HandlesShortBatches(ILoopOperation loop)
+    {
+        var body = loop.Body;
+        if (body is null) return false;
+        if (loop.SemanticModel is not { } model) return body.Descendants().OfType<IBinaryOperation>().Any(ComparesActualBatchSize);
+        var marks = SourceMarks.For(model.Compilation);
+        var bodySyntax = body.Syntax;
+        return ComparisonNear(SourceMarks.Shape) || ComparisonNear(SourceMarks.Size);
+
+        bool ComparisonNear(string word)
+        {
+            foreach (var token in marks.WholeWordTokens(bodySyntax.SyntaxTree, word, bodySyntax))
+            {
+                // The comparisons this word can be an operand of enclose it within its statement.
+                for (var node = token.Parent; node is ExpressionSyntax or ArgumentSyntax or BracketedArgumentListSyntax or ArgumentListSyntax; node = node.Parent)
+                {
+                    if (node is BinaryExpressionSyntax binary && IsComparison(binary) &&
+                        model.GetOperation(binary) is IBinaryOperation comparison && ComparesActualBatchSize(comparison))
+                        return true;
+                }
+            }
+            return false;
+        }
+    }
+
+    private static bool IsComparison(BinaryExpressionSyntax binary) =>
+        binary.Kind() is SyntaxKind.LessThanExpression or SyntaxKind.LessThanOrEqualExpression or SyntaxKind.GreaterThanExpression or
+            SyntaxKind.GreaterThanOrEqualExpression or SyntaxKind.EqualsExpression or SyntaxKind.NotEqualsExpression;
+
+    private static bool ComparesActualBatchSize(IBinaryOperation b) =>
+        b.OperatorKind is BinaryOperatorKind.LessThan or BinaryOperatorKind.LessThanOrEqual or BinaryOperatorKind.GreaterThan or
+            BinaryOperatorKind.GreaterThanOrEqual or BinaryOperatorKind.Equals or BinaryOperatorKind.NotEquals &&
+        (IsActualBatchSize(b.LeftOperand) || IsActualBatchSize(b.RightOperand));
 
     /// <summary><c>x.shape[0]</c>, <c>x.size(0)</c> or <c>x.size()[0]</c> on a tensor.</summary>
     public static bool IsActualBatchSize(IOperation operation)

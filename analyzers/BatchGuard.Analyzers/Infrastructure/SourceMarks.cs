@@ -27,6 +27,9 @@ internal sealed class SourceMarks
     public const string DataLoader = "DataLoader";
     public const string ForEach = "foreach";
     public const string New = "new";
+    /// <summary>A tensor's size, as read to compare a batch with the nominal size (<c>x.shape[0]</c>, <c>x.size(0)</c>).</summary>
+    public const string Shape = "shape";
+    public const string Size = "size";
 
     private static readonly ConditionalWeakTable<Compilation, SourceMarks> Shared = new();
 
@@ -161,6 +164,25 @@ internal sealed class SourceMarks
         var i = Array.BinarySearch(positions, span.Start);
         if (i < 0) i = ~i;
         for (; i < positions.Length && positions[i] < span.End; i++) yield return node.FindToken(positions[i]);
+    }
+
+    /// <summary>The tokens of <paramref name="node"/> that are the whole word <paramref name="word"/> (an identifier or keyword).</summary>
+    public IEnumerable<SyntaxToken> WholeWordTokens(SyntaxTree tree, string word, SyntaxNode node)
+    {
+        var text = Of(tree).Text;
+        var positions = Find(tree, word);
+        var span = node.Span;
+        var i = Array.BinarySearch(positions, span.Start);
+        if (i < 0) i = ~i;
+        for (; i < positions.Length && positions[i] < span.End; i++)
+        {
+            var start = positions[i];
+            var end = start + word.Length;
+            // Most mentions of a short word are inside longer names (BatchSize): skipped without a look-up.
+            if (start > 0 && IsIdentifierPart(text[start - 1]) || end < text.Length && IsIdentifierPart(text[end])) continue;
+            var token = node.FindToken(start);
+            if (token.ValueText == word) yield return token;
+        }
     }
 
     /// <summary>

@@ -163,18 +163,30 @@ public sealed class BG0001Tests
         await VerifyBatching.Diagnostics(source);
     }
 
-    [Fact]
-    public async Task Loader_whose_loop_skips_short_batches_is_not_reported()
+    // Each spelling of "this batch is short" the loop can test (the comparison is found from the words shape/size), and
+    // comparisons that test something else, which leave the loader reported.
+    [Theory]
+    [InlineData("""if (b["x"].shape[0] != 16) continue;""", false)]
+    [InlineData("""if (b["x"].size(0) < 16) continue;""", false)]
+    [InlineData("""if (16 > b["x"].size()[0]) continue;""", false)]
+    [InlineData("""if ((int)b["x"].shape[0] != 16) continue;""", false)]
+    [InlineData("""if (!(b["x"].@shape[0] == 16)) continue;""", false)]
+    [InlineData("""var full = new System.Func<bool>(() => b["x"].shape[0] == 16)(); if (!full) continue;""", false)]
+    [InlineData("""if (b["x"].shape[1] != 16) continue;""", true)]
+    [InlineData("""if (b["x"].shape[0] + 1 < 16) continue;""", true)]
+    [InlineData("""var shapeSize = b["x"].numel(); if (shapeSize < 16) continue;""", true)]
+    public async Task Loader_whose_loop_skips_short_batches_is_not_reported(string skip, bool reported)
     {
-        string source = TestReferences.Usings + """
+        var loader = reported ? "{|BG0001:torch.utils.data.DataLoader(train, 16, shuffle: true)|}" : "torch.utils.data.DataLoader(train, 16, shuffle: true)";
+        string source = TestReferences.Usings + $$"""
             class Trainer
             {
                 void Train(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer, torch.utils.data.Dataset train)
                 {
-                    var loader = torch.utils.data.DataLoader(train, 16, shuffle: true);
+                    var loader = {{loader}};
                     foreach (var b in loader)
                     {
-                        if (b["x"].shape[0] != 16) continue;
+                        {{skip}}
                         var loss = F.mse_loss(net.forward(b["x"]), b["y"]) / b["x"].shape[0];
                         loss.backward();
                         optimizer.step();
