@@ -10,8 +10,11 @@
 #   server  the SDK's default: the build runs the compiles in the compiler server (VBCSCompiler), which the two projects
 #           share. The server is shut down before each run, so every run pays its start and the analyzers' JIT once,
 #           like a fresh CI job; the training project is compiled first, so it pays them.
+#   warm    the SDK's default as a developer sees it on the second and later builds: one compiler server for the whole
+#           series, started by one build of both projects (not counted) with each analyzer build, so the measured runs
+#           reuse a compiler and analyzers that are already loaded and compiled.
 #
-#   bash tests/AnalyzerCost/measure.sh [runs=5] [ml files=300] [plain files=300] [modes="cold server"] [other analyzers]
+#   bash tests/AnalyzerCost/measure.sh [runs=5] [ml files=300] [plain files=300] [modes="cold server" (or warm)] [other analyzers]
 #
 # With a fifth argument, the folder of another build of the analyzers (e.g. an older commit's
 # analyzers/BatchGuard.Analyzers.CodeFixes/bin/Release/netstandard2.0), every run builds both projects with that build
@@ -37,8 +40,17 @@ dir_of() { if [ "$1" = other ]; then echo "$other"; else echo "$analyzers"; fi; 
 median() { sort -g | awk '{a[NR]=$1} END { print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2 }'; }
 
 for mode in $modes; do
-  shared=false; [ "$mode" = server ] && shared=true
+  shared=false; [ "$mode" != cold ] && shared=true
   results="$out/$mode.tsv"; : >"$results"
+  if [ "$mode" = warm ]; then
+    dotnet build-server shutdown >/dev/null 2>&1
+    for variant in $variants; do
+      for project in TorchTraining PlainCode; do
+        UseSharedCompilation=true dotnet build "$out/$project" -c Release --no-restore --no-incremental -nologo -v:q \
+          -p:BatchGuardAnalyzersDir="$(dir_of "$variant")" >/dev/null 2>&1
+      done
+    done
+  fi
   for run in $(seq 1 "$runs"); do
    # Alternate which build goes first (other, this; this, other; ...): the second build of a pair can be
    # systematically slower or faster on a shared machine.
@@ -50,7 +62,7 @@ for mode in $modes; do
       # --no-incremental: the compiler must run every time; -v:d prints the analyzer timing table.
       UseSharedCompilation=$shared dotnet build "$out/$project" -c Release --no-restore --no-incremental -nologo -v:d \
         -clp:PerformanceSummary -p:ReportAnalyzer=true -p:BatchGuardAnalyzersDir="$(dir_of "$variant")" >"$log" 2>&1
-      grep -q "CompilerServer: $( [ "$mode" = server ] && echo server || echo tool )" "$log" ||
+      grep -q "CompilerServer: $( [ "$mode" != cold ] && echo server || echo tool )" "$log" ||
         { echo "$log: the compile did not run in the expected way ($mode)" >&2; exit 1; }
       batchguard=$(grep -E '^\s+[0-9.<]+\s+[0-9<]+\s+BatchGuard\.Analyzers, Version' "$log" | awk '{print $1}' | sed 's/<//')
       total=$(grep -oE 'Total analyzer execution time: [0-9.]+' "$log" | awk '{print $NF}')
