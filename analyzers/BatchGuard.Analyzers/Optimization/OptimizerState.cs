@@ -27,8 +27,7 @@ internal readonly struct OptimizerState
     public static readonly OptimizerState NotStateful = new(false, "");
 
     /// <summary>TorchSharp optimizers whose update always depends on earlier gradients.</summary>
-    private static readonly ImmutableHashSet<string> AlwaysStateful =
-        ImmutableHashSet.Create("Adam", "AdamW", "Adamax", "NAdam", "RAdam", "RMSProp");
+    private static bool IsAlwaysStateful(string name) => name is "Adam" or "AdamW" or "Adamax" or "NAdam" or "RAdam" or "RMSProp";
 
     /// <summary>
     /// Classifies what an optimizer was created from: <c>optim.Adam(...)</c>, <c>optim.SGD(..., momentum: 0.9)</c>,
@@ -54,7 +53,7 @@ internal readonly struct OptimizerState
     {
         for (var current = type as INamedTypeSymbol; current is not null; current = current.BaseType)
         {
-            if (IsTorchSharpModule(current) && AlwaysStateful.Contains(current.Name)) return Stateful(current.Name);
+            if (IsTorchSharpModule(current) && IsAlwaysStateful(current.Name)) return Stateful(current.Name);
             if (!extraStatefulTypes.IsDefaultOrEmpty && MatchesAny(current, extraStatefulTypes)) return Stateful(current.Name);
         }
         return NotStateful;
