@@ -7,7 +7,7 @@ namespace BatchGuard.Analyzers.Tests.Packaging;
 
 /// <summary>What <c>dotnet pack</c> produces, checked in the .nupkg files themselves.</summary>
 [Collection(RepositoryBuilds.Name)]
-public sealed class PackageLayoutTests : IClassFixture<PackagesFixture>
+public sealed partial class PackageLayoutTests : IClassFixture<PackagesFixture>
 {
     private static readonly string[] AnalyzerAssemblies =
         { "analyzers/dotnet/cs/BatchGuard.Analyzers.dll", "analyzers/dotnet/cs/BatchGuard.Analyzers.CodeFixes.dll" };
@@ -73,37 +73,7 @@ public sealed class PackageLayoutTests : IClassFixture<PackagesFixture>
     {
         using var temp = new TempFolder("batchguard-consumer");
         var consumer = WriteNuGetConfig(temp.Path);
-        File.WriteAllText(Path.Combine(consumer, "Consumer.csproj"), $"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup>
-                <TargetFramework>net8.0</TargetFramework>
-                <OutputType>Library</OutputType>
-                <Nullable>enable</Nullable>
-              </PropertyGroup>
-              <ItemGroup>
-                <PackageReference Include="BatchGuard" Version="{_packages.Version}" />
-              </ItemGroup>
-            </Project>
-            """);
-        File.WriteAllText(Path.Combine(consumer, "Training.cs"), """
-            using TorchSharp;
-            using static TorchSharp.torch;
-
-            public static class Training
-            {
-                public static void Run(nn.Module<Tensor, Tensor> model, Tensor x, Tensor y)
-                {
-                    var optimizer = optim.SGD(model.parameters(), 0.01);
-                    for (var epoch = 0; epoch < 10; epoch++)
-                    {
-                        optimizer.zero_grad();
-                        nn.functional.mse_loss(model.forward(x), y).backward();
-                        optimizer.step();
-                        nn.utils.clip_grad_norm_(model.parameters(), 1.0);
-                    }
-                }
-            }
-            """);
+        WriteTrainingConsumer(consumer, "BatchGuard");
 
         var build = await DotNet.RunAsync(consumer, "build", "-c", "Release");
 
@@ -160,6 +130,47 @@ public sealed class PackageLayoutTests : IClassFixture<PackagesFixture>
 
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.Contains("trained 30 steps", run.Output);
+    }
+
+    /// <summary>
+    /// Writes a library project that references <paramref name="package"/> (and TorchSharp, which the runtime package
+    /// brings itself) with one training loop that clips after <c>step()</c>: BG0006.
+    /// </summary>
+    private void WriteTrainingConsumer(string folder, string package)
+    {
+        var torchSharp = package == "BatchGuard" ? "" : """<PackageReference Include="TorchSharp" Version="0.107.0" />""";
+        File.WriteAllText(Path.Combine(folder, "Consumer.csproj"), $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <TargetFramework>net8.0</TargetFramework>
+                <OutputType>Library</OutputType>
+                <Nullable>enable</Nullable>
+              </PropertyGroup>
+              <ItemGroup>
+                <PackageReference Include="{package}" Version="{_packages.Version}" />
+                {torchSharp}
+              </ItemGroup>
+            </Project>
+            """);
+        File.WriteAllText(Path.Combine(folder, "Training.cs"), """
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            public static class Training
+            {
+                public static void Run(nn.Module<Tensor, Tensor> model, Tensor x, Tensor y)
+                {
+                    var optimizer = optim.SGD(model.parameters(), 0.01);
+                    for (var epoch = 0; epoch < 10; epoch++)
+                    {
+                        optimizer.zero_grad();
+                        nn.functional.mse_loss(model.forward(x), y).backward();
+                        optimizer.step();
+                        nn.utils.clip_grad_norm_(model.parameters(), 1.0);
+                    }
+                }
+            }
+            """);
     }
 
     /// <summary>
