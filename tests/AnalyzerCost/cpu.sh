@@ -18,9 +18,10 @@ rate=2000
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 command -v perf >/dev/null || { echo "cpu.sh: perf is not installed" >&2; exit 1; }
 
-dotnet build analyzers/BatchGuard.Analyzers.CodeFixes -c Release -v:q -nologo >/dev/null
-analyzers="$PWD/analyzers/BatchGuard.Analyzers.CodeFixes/bin/Release/netstandard2.0"
 [ -d "$out/TorchTraining" ] || dotnet run tests/AnalyzerCost/GenerateSolution.cs -- "$out" 300 300
+# The analyzers as a dotnet build on this machine gets them from the package (as in measure.sh).
+analyzers="$out/analyzers"
+bash tests/AnalyzerCost/packaged-analyzers.sh "$analyzers"
 work=$out/cpu; mkdir -p "$work"
 
 for project in TorchTraining PlainCode; do

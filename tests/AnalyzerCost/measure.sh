@@ -16,8 +16,9 @@
 #
 #   bash tests/AnalyzerCost/measure.sh [runs=5] [ml files=300] [plain files=300] [modes="cold server" (or warm)] [other analyzers]
 #
-# With a fifth argument, the folder of another build of the analyzers (e.g. an older commit's
-# analyzers/BatchGuard.Analyzers.CodeFixes/bin/Release/netstandard2.0), every run builds both projects with that build
+# "this" is the analyzers as packed (tests/AnalyzerCost/packaged-analyzers.sh). With a fifth argument, the folder of
+# another build of the analyzers (e.g. an older commit's analyzers/BatchGuard.Analyzers.CodeFixes/bin/Release/netstandard2.0,
+# or this commit's, i.e. the portable assembly without the ReadyToRun image), every run builds both projects with that build
 # ("other") and with this one ("this"), in alternating order, so that both see the same machine load: on a shared
 # machine the shares move by a factor of 1.5 between runs minutes apart, and only an interleaved comparison is fair.
 set -euo pipefail
@@ -26,9 +27,11 @@ runs=${1:-5}; ml=${2:-300}; plain=${3:-300}; modes=${4:-cold server}; other=${5:
 out=artifacts/analyzer-cost
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
-dotnet build analyzers/BatchGuard.Analyzers.CodeFixes -c Release -v:q -nologo >/dev/null
-analyzers="$PWD/analyzers/BatchGuard.Analyzers.CodeFixes/bin/Release/netstandard2.0"
 rm -rf "$out"
+# "this": the analyzers as a dotnet build on this machine gets them from the package (the ReadyToRun image for this
+# SDK where the package has one).
+analyzers="$PWD/$out/analyzers"
+bash tests/AnalyzerCost/packaged-analyzers.sh "$analyzers"
 dotnet run tests/AnalyzerCost/GenerateSolution.cs -- "$out" "$ml" "$plain"
 for project in TorchTraining PlainCode; do
   dotnet restore "$out/$project" -v:q -p:BatchGuardAnalyzersDir="$analyzers" >/dev/null
