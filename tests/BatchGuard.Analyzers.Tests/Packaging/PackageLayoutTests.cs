@@ -82,6 +82,21 @@ public sealed partial class PackageLayoutTests : IClassFixture<PackagesFixture>
     }
 
     [Fact]
+    public void Cli_package_is_a_dotnet_tool_whose_command_is_batchguard()
+    {
+        // Packing the tool publishes it with everything it references (the runtime library, and through it the
+        // analyzers package project and its ReadyToRun project), so this also guards those projects' publish.
+        var entries = PackagesFixture.Entries(_packages.CliPackage);
+        Assert.Contains("tools/net8.0/any/BatchGuard.Cli.dll", entries);
+        Assert.Contains("tools/net8.0/any/BatchGuard.dll", entries);
+        var settings = XDocument.Parse(System.Text.Encoding.UTF8.GetString(
+            PackagesFixture.Read(_packages.CliPackage, "tools/net8.0/any/DotnetToolSettings.xml")).TrimStart('\uFEFF'));
+        var command = settings.Descendants("Command").Single();
+        Assert.Equal("batchguard", (string?)command.Attribute("Name"));
+        Assert.Equal("BatchGuard.Cli.dll", (string?)command.Attribute("EntryPoint"));
+    }
+
+    [Fact]
     public void Runtime_package_carries_the_TorchSharp_native_fix_for_its_consumers()
     {
         var entries = PackagesFixture.Entries(_packages.RuntimePackage);

@@ -4,11 +4,12 @@ using BatchGuard.Analyzers.Tests.BuildTools;
 
 namespace BatchGuard.Analyzers.Tests.Packaging;
 
-/// <summary>Runs <c>dotnet pack</c> once for the analyzers package and the runtime package, into a temp folder.</summary>
+/// <summary>Runs <c>dotnet pack</c> once for the analyzers package, the runtime package and the CLI tool, into a temp folder.</summary>
 public sealed class PackagesFixture : IAsyncLifetime
 {
     public const string AnalyzersProject = "analyzers/BatchGuard.Analyzers.Package/BatchGuard.Analyzers.Package.csproj";
     public const string RuntimeProject = "src/BatchGuard/BatchGuard.csproj";
+    public const string CliProject = "src/BatchGuard.Cli/BatchGuard.Cli.csproj";
 
     private readonly TempFolder _output = new("batchguard-pack");
 
@@ -16,10 +17,11 @@ public sealed class PackagesFixture : IAsyncLifetime
     public string Version { get; private set; } = "";
     public string AnalyzersPackage => Path.Combine(Folder, $"BatchGuard.Analyzers.{Version}.nupkg");
     public string RuntimePackage => Path.Combine(Folder, $"BatchGuard.{Version}.nupkg");
+    public string CliPackage => Path.Combine(Folder, $"BatchGuard.Cli.{Version}.nupkg");
 
     public async Task InitializeAsync()
     {
-        foreach (var project in new[] { AnalyzersProject, RuntimeProject })
+        foreach (var project in new[] { AnalyzersProject, RuntimeProject, CliProject })
         {
             var pack = await DotNet.RunAsync(Repository.Root, "pack", project, "-c", "Release", "-o", Folder);
             Assert.True(pack.ExitCode == 0, $"dotnet pack {project} failed: {pack}");
