@@ -14,13 +14,13 @@ rm -rf "$folder" && mkdir -p "$folder/package"
 dotnet pack analyzers/BatchGuard.Analyzers.Package -c Release -o "$folder/package" -v:q -nologo >/dev/null
 unzip -q -o "$folder"/package/BatchGuard.Analyzers.*.nupkg -d "$folder/package/content"
 cp "$folder"/package/content/analyzers/dotnet/cs/*.dll "$folder/"
-# The same choice as the targets file: net<SDK runtime major>.0/<SDK portable RID>.
-major=$(dotnet --version | cut -d. -f1)
-rid=$(dotnet --info | sed -nE 's/^ *RID: *//p' | head -1)
-image="$folder/package/content/readytorun/net$major.0/$rid/BatchGuard.Analyzers.dll"
+# The same choice as the targets file, from the same SDK properties: net<runtime major>.0/<portable platform>.
+project=analyzers/BatchGuard.Analyzers.Package/BatchGuard.Analyzers.Package.csproj
+target="net$(dotnet msbuild "$project" -getProperty:BundledNETCoreAppTargetFrameworkVersion)/$(dotnet msbuild "$project" -getProperty:NETCoreSdkPortableRuntimeIdentifier)"
+image="$folder/package/content/readytorun/$target/BatchGuard.Analyzers.dll"
 if [ -f "$image" ]; then
   cp "$image" "$folder/"
-  echo "packaged analyzers: ReadyToRun image readytorun/net$major.0/$rid" >&2
+  echo "packaged analyzers: ReadyToRun image readytorun/$target" >&2
 else
-  echo "packaged analyzers: portable assembly (no ReadyToRun image for net$major.0/$rid)" >&2
+  echo "packaged analyzers: portable assembly (no ReadyToRun image for $target)" >&2
 fi
