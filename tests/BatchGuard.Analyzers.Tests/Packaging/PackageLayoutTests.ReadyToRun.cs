@@ -49,13 +49,7 @@ public sealed partial class PackageLayoutTests
         using var temp = new TempFolder("batchguard-readytorun");
         var consumer = WriteNuGetConfig(temp.Path);
         WriteTrainingConsumer(consumer, "BatchGuard.Analyzers");
-        // The image the package's targets must choose: net<the SDK's runtime major>.0/<the SDK's portable platform>.
-        var sdk = await DotNet.RunAsync(consumer, "msbuild", "Consumer.csproj", "-getProperty:BundledNETCoreAppTargetFrameworkVersion",
-            "-getProperty:NETCoreSdkPortableRuntimeIdentifier");
-        Assert.True(sdk.ExitCode == 0, sdk.ToString());
-        var properties = JsonDocument.Parse(sdk.Output).RootElement.GetProperty("Properties");
-        var target = $"net{properties.GetProperty("BundledNETCoreAppTargetFrameworkVersion").GetString()}/" +
-                     properties.GetProperty("NETCoreSdkPortableRuntimeIdentifier").GetString();
+        var target = await ReadyToRunTargetOf(consumer);
 
         var portable = await BuildWithJitLog(consumer, Path.Combine(temp.Path, "jit-portable.txt"), "-p:BatchGuardUseReadyToRunAnalyzer=false");
         var chosen = await BuildWithJitLog(consumer, Path.Combine(temp.Path, "jit.txt"));
@@ -74,6 +68,48 @@ public sealed partial class PackageLayoutTests
         Assert.True(chosen.Tier0.Count * 20 < portable.Tier0.Count,
             $"{chosen.Analyzer} was not run precompiled: {chosen.Tier0.Count} of its methods were JIT-compiled at tier 0 " +
             $"(portable: {portable.Tier0.Count}), e.g.\n{string.Join("\n", chosen.Tier0.Take(3))}");
+    }
+
+    [Theory]
+    [InlineData("DesignTimeBuild")]
+    [InlineData("BuildingInsideVisualStudio")]
+    [InlineData("BuildingByReSharper")]
+    public async Task An_IDE_build_keeps_the_portable_analyzer(string ideProperty)
+    {
+        using var temp = new TempFolder("batchguard-ide");
+        var consumer = WriteNuGetConfig(temp.Path);
+        WriteTrainingConsumer(consumer, "BatchGuard.Analyzers");
+
+        var analyzers = await AnalyzerItems(consumer, $"-p:{ideProperty}=true");
+        var commandLine = await AnalyzerItems(consumer);
+
+        Assert.Contains(analyzers, a => a.EndsWith(PortableAnalyzer, StringComparison.Ordinal));
+        Assert.DoesNotContain(analyzers, a => a.Contains("/readytorun/", StringComparison.Ordinal));
+        // The same evaluation without the IDE's property swaps (on an SDK and platform the package has an image for).
+        var target = await ReadyToRunTargetOf(consumer);
+        var expected = ReadyToRunTargets.Contains(target) ? $"readytorun/{target}/BatchGuard.Analyzers.dll" : PortableAnalyzer;
+        Assert.Single(commandLine, a => a.EndsWith(expected, StringComparison.Ordinal));
+    }
+
+    /// <summary>The image the package's targets must choose: net&lt;the SDK's runtime major&gt;.0/&lt;the SDK's portable platform&gt;.</summary>
+    private static async Task<string> ReadyToRunTargetOf(string consumer)
+    {
+        var sdk = await DotNet.RunAsync(consumer, "msbuild", "Consumer.csproj", "-getProperty:BundledNETCoreAppTargetFrameworkVersion",
+            "-getProperty:NETCoreSdkPortableRuntimeIdentifier");
+        Assert.True(sdk.ExitCode == 0, sdk.ToString());
+        var properties = JsonDocument.Parse(sdk.Output).RootElement.GetProperty("Properties");
+        return $"net{properties.GetProperty("BundledNETCoreAppTargetFrameworkVersion").GetString()}/" +
+               properties.GetProperty("NETCoreSdkPortableRuntimeIdentifier").GetString();
+    }
+
+    /// <summary>The Analyzer items after the package's swap (ResolveLockFileAnalyzers and what runs after it).</summary>
+    private static async Task<List<string>> AnalyzerItems(string consumer, params string[] extra)
+    {
+        var result = await DotNet.RunAsync(consumer, ["msbuild", "Consumer.csproj", "-restore", "-t:ResolveLockFileAnalyzers", "-getItem:Analyzer", .. extra]);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var json = result.Output[result.Output.IndexOf('{')..];
+        return JsonDocument.Parse(json).RootElement.GetProperty("Items").GetProperty("Analyzer").EnumerateArray()
+            .Select(i => i.GetProperty("FullPath").GetString()!.Replace('\\', '/')).ToList();
     }
 
     /// <summary>
