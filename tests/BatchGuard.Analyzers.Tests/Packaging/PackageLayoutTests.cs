@@ -89,6 +89,8 @@ public sealed partial class PackageLayoutTests : IClassFixture<PackagesFixture>
         var entries = PackagesFixture.Entries(_packages.CliPackage);
         Assert.Contains("tools/net8.0/any/BatchGuard.Cli.dll", entries);
         Assert.Contains("tools/net8.0/any/BatchGuard.dll", entries);
+        // The runtime library references the analyzers' packaging project only to depend on its package.
+        Assert.DoesNotContain(entries, e => e.Contains("BatchGuard.Analyzers", StringComparison.Ordinal));
         var settings = XDocument.Parse(System.Text.Encoding.UTF8.GetString(
             PackagesFixture.Read(_packages.CliPackage, "tools/net8.0/any/DotnetToolSettings.xml")).TrimStart('\uFEFF'));
         var command = settings.Descendants("Command").Single();
