@@ -9,7 +9,9 @@
 #           environment set): the analyzers' code is loaded and JIT-compiled in every compile.
 #   server  the SDK's default: the build runs the compiles in the compiler server (VBCSCompiler), which the two projects
 #           share. The server is shut down before each run, so every run pays its start and the analyzers' JIT once,
-#           like a fresh CI job; the training project is compiled first, so it pays them.
+#           like a fresh CI job; the training project is compiled first, so it pays them. On Linux the server loads
+#           analyzers from a stream and never runs the ReadyToRun image's precompiled code (docs/performance.md, sixth
+#           pass): there "this" and a portable "other" run the same JIT-compiled code, and their difference is noise.
 #   warm    the SDK's default as a developer sees it on the second and later builds: one compiler server for the whole
 #           series, started by one build of both projects (not counted) with each analyzer build, so the measured runs
 #           reuse a compiler and analyzers that are already loaded and compiled.
