@@ -6,7 +6,7 @@
 #
 # Two compiler set-ups ("modes"):
 #   cold    every compile is a fresh csc process (UseSharedCompilation=false, as some CI images and this machine's
-#           environment set): the analyzers' code is loaded and JIT-compiled in every compile.
+#           environment set): the analyzers' code is loaded (and, without a usable precompiled image, JIT-compiled) in every compile.
 #   server  the SDK's default: the build runs the compiles in the compiler server (VBCSCompiler), which the two projects
 #           share. The server is shut down before each run, so every run pays its start and the analyzers' JIT once,
 #           like a fresh CI job; the training project is compiled first, so it pays them. On Linux the server loads
