@@ -1,9 +1,10 @@
 // Reads `perf script -F comm,tid,time,ip,sym,dso` output of a compile (tests/AnalyzerCost/cpu.sh) and prints the CPU
 // time spent in BatchGuard's analyzer code and everything it called (samples with a BatchGuard frame on the stack),
-// what that time ends in (JIT, the runtime, Roslyn, BatchGuard's own code), and the BatchGuard methods with the most
-// inclusive time:
+// which of BatchGuard's callbacks it was spent in, what it ends in (JIT, the runtime, Roslyn, BatchGuard's own code),
+// and the BatchGuard methods with the most inclusive time:
 //   dotnet run --file tests/AnalyzerCost/PerfCpu.cs -- <sample rate in Hz> <perf script text> [top methods]
-// Frames of JIT-compiled code are named through the runtime's perf map (DOTNET_PerfMapEnabled=1).
+// Frames of JIT-compiled code are named through the runtime's perf map (DOTNET_PerfMapEnabled=1); precompiled
+// (ReadyToRun) frames are not, so with the package's image the callbacks are counted as "precompiled code".
 using System.Text.RegularExpressions;
 
 if (args.Length < 2) throw new ArgumentException("usage: PerfCpu <sample rate in Hz> <perf script text> [top methods]");
@@ -15,6 +16,7 @@ var method = new Regex(@"\[BatchGuard\.Analyzers\] (?<name>[^(\[]+)");
 var total = 0;
 var batchGuard = 0;
 var endsIn = new Dictionary<string, int>();
+var byCallback = new Dictionary<string, int>();
 var inclusive = new Dictionary<string, int>();
 var stack = new List<(string Sym, string Dso)>();
 
@@ -35,6 +37,7 @@ foreach (var line in File.ReadLines(args[1]).Append(""))
         {
             batchGuard++;
             Count(endsIn, Category(stack[0]));
+            Count(byCallback, Callback(ours));
             foreach (var name in ours.Select(f => method.Match(f.Sym) is { Success: true } m ? m.Groups["name"].Value.Trim() : "(precompiled code)").Distinct())
                 Count(inclusive, name);
         }
@@ -43,6 +46,7 @@ foreach (var line in File.ReadLines(args[1]).Append(""))
 }
 
 Console.WriteLine($"BatchGuard (its code and what it calls): {batchGuard / hz:F3} s CPU of {total / hz:F3} s sampled ({100.0 * batchGuard / Math.Max(total, 1):F1} %)");
+Console.WriteLine("  by callback: " + string.Join(", ", byCallback.OrderByDescending(p => p.Value).Select(p => $"{p.Key} {p.Value / hz:F3} s")));
 foreach (var (category, samples) in endsIn.OrderByDescending(p => p.Value))
     Console.WriteLine($"  ends in {category,-40} {samples / hz:F3} s");
 foreach (var (name, samples) in inclusive.OrderByDescending(p => p.Value).Take(top))
@@ -63,4 +67,18 @@ static string Category((string Sym, string Dso) leaf)
     if (dso.StartsWith("System.", StringComparison.Ordinal)) return "the BCL (precompiled)";
     if (dso == "BatchGuard.Analyzers.dll") return "BatchGuard code (precompiled)";
     return leaf.Dso.Contains("kernel", StringComparison.Ordinal) ? "the kernel" : "other native code";
+}
+
+// Which of BatchGuard's callbacks a sample was taken in, from the methods on its stack (innermost first); the checks go
+// from the passes that call into others (the compilation end reads the blocks' evaluations) to the plainer ones.
+static string Callback(List<(string Sym, string Dso)> ours)
+{
+    bool Has(string method) => ours.Any(f => f.Sym.Contains(method, StringComparison.Ordinal));
+    if (!ours.Any(f => f.Sym.Contains("[BatchGuard.Analyzers]", StringComparison.Ordinal))) return "precompiled code";
+    if (Has("CompilationIndex::Analysis") || Has("::ReportAtEnd")) return "compilation end";
+    if (Has("IndexedBlock::LocalAnalysis")) return "as-you-type evaluations";
+    if (Has("CompilationIndex::Add")) return "indexing blocks";
+    if (Has("GradientClippingAnalyzer")) return "loops (BG0006/BG0007)";
+    if (Has("DataLoaderOrderAnalyzer")) return "loader factories (BG0009/BG0010)";
+    return Has("OnCompilationStart") || Has("TorchSharpAnalyzer") ? "compilation start" : "other";
 }

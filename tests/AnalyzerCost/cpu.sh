@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Analyzer cost as CPU time (docs/performance.md, "Analyzer cost"): compiles each generated project in a fresh compiler
 # process under `perf record` and prints the CPU time spent in BatchGuard's analyzer code and everything it calls, next
-# to the CPU time of the whole compile. This is the profiler measurement the Roslyn team recommends for "how much slower
-# did the analyzers make the build"; the per-analyzer table of -p:ReportAnalyzer=true (measure.sh) sums the wall-clock
-# time of callbacks that share the CPU with the compiler's threads, so on a busy machine it counts waiting as well.
+# to the CPU time of the whole compile, and that time split by BatchGuard's callbacks (for JIT-compiled code only: perf
+# cannot name the precompiled image's frames, so compare with the portable assembly to see the split). This is the
+# profiler measurement the Roslyn team recommends for "how much slower did the analyzers make the build"; the
+# per-analyzer table of -p:ReportAnalyzer=true (measure.sh) sums the wall-clock time of callbacks that share the CPU
+# with the compiler's threads, so on a busy machine it counts waiting as well.
 #
 #   bash tests/AnalyzerCost/cpu.sh [runs=3] [analyzer folder to compare with, interleaved]
 #
@@ -47,7 +49,7 @@ for project in TorchTraining PlainCode; do
         { echo "cpu.sh: the compile failed, see $work/csc.out" >&2; exit 1; }
       perf script -i "$work/perf.data" -F comm,tid,time,ip,sym,dso 2>/dev/null >"$work/perf.txt"
       find /tmp -maxdepth 1 -name 'perf-*.map' -newer "$work/start" -delete  # the runtime's map of this compile's JIT code
-      echo "$project $variant run $run: $(dotnet run --file tests/AnalyzerCost/PerfCpu.cs -- "$rate" "$work/perf.txt" | head -1)"
+      echo "$project $variant run $run: $(dotnet run --file tests/AnalyzerCost/PerfCpu.cs -- "$rate" "$work/perf.txt" | head -2)"
     done
   done
 done
