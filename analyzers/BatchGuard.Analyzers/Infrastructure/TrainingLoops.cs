@@ -17,8 +17,8 @@ internal sealed class TrainingLoop
     {
         Loop = loop;
         Calls = calls;
-        // One pass, by name first: most calls in a loop are none of the three.
-        ImmutableArray<IInvocationOperation>.Builder? backwards = null, steps = null, clips = null;
+        // One pass, by name first: most calls in a loop are neither.
+        ImmutableArray<IInvocationOperation>.Builder? backwards = null, steps = null;
         foreach (var call in calls)
         {
             switch (call.TargetMethod.Name)
@@ -29,14 +29,10 @@ internal sealed class TrainingLoop
                 case "step" when symbols.IsOptimizerStep(call):
                     (steps ??= ImmutableArray.CreateBuilder<IInvocationOperation>()).Add(call);
                     break;
-                case "clip_grad_norm_" or "clip_grad_value_" when symbols.IsTorchClipCall(call):
-                    (clips ??= ImmutableArray.CreateBuilder<IInvocationOperation>()).Add(call);
-                    break;
             }
         }
         Backwards = backwards?.ToImmutable() ?? ImmutableArray<IInvocationOperation>.Empty;
         Steps = steps?.ToImmutable() ?? ImmutableArray<IInvocationOperation>.Empty;
-        TorchClips = clips?.ToImmutable() ?? ImmutableArray<IInvocationOperation>.Empty;
     }
 
     public ILoopOperation Loop { get; }
@@ -44,7 +40,6 @@ internal sealed class TrainingLoop
     public ImmutableArray<IInvocationOperation> Calls { get; }
     public ImmutableArray<IInvocationOperation> Backwards { get; }
     public ImmutableArray<IInvocationOperation> Steps { get; }
-    public ImmutableArray<IInvocationOperation> TorchClips { get; }
 
     /// <summary>For <c>foreach (var batch in loader)</c>: the enumerated expression, conversions removed.</summary>
     public IOperation? EnumeratedCollection =>
@@ -92,21 +87,37 @@ internal static class TrainingLoopFinder
         return calls.Any(symbols.IsBackward) && calls.Any(symbols.IsOptimizerStep);
     }
 
-    /// <summary>Invocations in the loop's body in source order, skipping nested lambdas and local functions.</summary>
+    /// <summary>
+    /// Invocations in the loop's body in the order they run in an iteration, skipping nested lambdas and local
+    /// functions: the body's in source order, then a <c>for</c> loop's increments (written before the body, run after it).
+    /// </summary>
     public static ImmutableArray<IInvocationOperation> InvocationsInBody(ILoopOperation loop)
     {
         var result = ImmutableArray.CreateBuilder<IInvocationOperation>();
         Collect(loop.Body, result);
+        SortBySource(result, 0);
         if (loop is IForLoopOperation forLoop)
         {
+            var bodyCount = result.Count;
             foreach (var after in forLoop.AtLoopBottom) Collect(after, result);
-        }
-        // The walk visits calls in source order except where the tree reorders them: sort (stably) only then.
-        for (var i = 1; i < result.Count; i++)
-        {
-            if (result[i - 1].Syntax.SpanStart > result[i].Syntax.SpanStart) return result.OrderBy(c => c.Syntax.SpanStart).ToImmutableArray();
+            SortBySource(result, bodyCount);
         }
         return result.ToImmutable();
+    }
+
+    /// <summary>
+    /// Sorts <paramref name="calls"/> from <paramref name="start"/> on by source position (stably), if needed: the walk
+    /// visits calls in source order except where the tree reorders them.
+    /// </summary>
+    private static void SortBySource(ImmutableArray<IInvocationOperation>.Builder calls, int start)
+    {
+        for (var i = start + 1; i < calls.Count; i++)
+        {
+            if (calls[i - 1].Syntax.SpanStart <= calls[i].Syntax.SpanStart) continue;
+            var sorted = calls.Skip(start).OrderBy(c => c.Syntax.SpanStart).ToList();
+            for (var k = 0; k < sorted.Count; k++) calls[start + k] = sorted[k];
+            return;
+        }
     }
 
     private static void Collect(IOperation? operation, ImmutableArray<IInvocationOperation>.Builder into)

@@ -129,7 +129,22 @@ public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
     {
         /// <summary>A call that clips the gradients in place and must run between backward() and step() (BG0006).</summary>
         public bool IsClippingCall(IInvocationOperation call) =>
-            torch.IsTorchClipCall(call) || guard?.IsAfterBackward(call) == true;
+            torch.IsTorchClipCall(call) && !OnlyMeasures(call) || guard?.IsAfterBackward(call) == true;
+
+        /// <summary>
+        /// <c>clip_grad_norm_(parameters, double.PositiveInfinity)</c>: an infinite bound changes no gradient, and the call
+        /// returns the total norm, the usual way to log it (anywhere in the iteration). Not clipping.
+        /// </summary>
+        private static bool OnlyMeasures(IInvocationOperation call)
+        {
+            foreach (var argument in call.Arguments)
+            {
+                if (argument.Parameter?.Ordinal != 1) continue;
+                return argument.Value.ConstantValue is { HasValue: true } bound &&
+                       (bound.Value is double d && double.IsPositiveInfinity(d) || bound.Value is float f && float.IsPositiveInfinity(f));
+            }
+            return false;
+        }
 
         /// <summary>
         /// BG0007: any clipping in the loop, even misplaced (that is BG0006's business): a clipping call, a
@@ -226,6 +241,9 @@ public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
             }
             // The call that makes it wrong must run whenever the clipping runs (not in another branch or inner loop).
             if (!RunsWhenever(certain, clip, loop.Loop)) continue;
+            // In an inner loop that also steps or runs backward(), the calls repeat within the iteration: the clip of one
+            // pass may prepare the step of the next (a clip and a step per parameter group), so the order is not certain.
+            if (SharesInnerLoopWithAnUpdate(clip, loop.Loop, events)) continue;
 
             var target = TargetStep(events);
             var properties = target is null
@@ -269,6 +287,19 @@ public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
             if (!IsOnPath(reference, child)) return false;
         }
         return true;
+    }
+
+    private static bool SharesInnerLoopWithAnUpdate(IOperation clip, IOperation trainingLoop, List<LoopEvent> events)
+    {
+        for (var current = clip.Parent; current is not null && !ReferenceEquals(current, trainingLoop); current = current.Parent)
+        {
+            if (current is not ILoopOperation inner) continue;
+            foreach (var e in events)
+            {
+                if (e.Kind != Event.Clip && TrainingLoopFinder.IsInside(e.Call, inner)) return true;
+            }
+        }
+        return false;
     }
 
     private static bool IsBranching(IOperation parent, IOperation child) => parent switch

@@ -173,6 +173,72 @@ public sealed class BG0006Tests
     }
 
     [Fact]
+    public async Task Clipping_in_a_for_loops_increment_runs_after_the_body()
+    {
+        await VerifyClipping.Diagnostics(Method("""
+                    for (var i = 0; i < 3; i++, {|#0:torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)|})
+                    {
+                        F.mse_loss(model.forward(x), y).backward();
+                        optimizer.step();
+                    }
+            """),
+            VerifyClipping.Diagnostic("BG0006").WithLocation(0).WithArguments("clip_grad_norm_", "after optimizer.step()"));
+    }
+
+    [Fact]
+    public async Task Measuring_the_gradient_norm_with_an_infinite_bound_is_not_clipping()
+    {
+        // The usual way to log the total norm: clip_grad_norm_ with max_norm = +inf changes nothing and returns the norm.
+        await VerifyClipping.Diagnostics(Method("""
+                    foreach (var batch in loader)
+                    {
+                        optimizer.zero_grad();
+                        var before = torch.nn.utils.clip_grad_norm_(model.parameters(), float.PositiveInfinity);
+                        F.mse_loss(model.forward(batch[0]), batch[1]).backward();
+                        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0);
+                        optimizer.step();
+                        var after = torch.nn.utils.clip_grad_norm_(model.parameters(), double.PositiveInfinity);
+                        Console.WriteLine(after);
+                    }
+            """));
+    }
+
+    [Fact]
+    public async Task Clipping_and_stepping_per_parameter_group_in_an_inner_loop_is_not_reported()
+    {
+        // Each pass of the inner loop steps one group and clips the next one's gradients before its step: within the
+        // iteration the calls repeat, so "after step()" is not certain.
+        await VerifyClipping.Diagnostics(Method("""
+                    var optimizers = new[] { optimizer, optim.SGD(model.parameters(), 0.01) };
+                    foreach (var batch in loader)
+                    {
+                        F.mse_loss(model.forward(batch[0]), batch[1]).backward();
+                        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0);
+                        for (var g = 0; g < optimizers.Length; g++)
+                        {
+                            optimizers[g].step();
+                            if (g + 1 < optimizers.Length) torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0);
+                        }
+                    }
+            """));
+    }
+
+    [Fact]
+    public async Task Clipping_in_an_inner_loop_of_its_own_after_step_is_still_reported()
+    {
+        await VerifyClipping.Diagnostics(Method("""
+                    var groups = new[] { model.parameters() };
+                    foreach (var batch in loader)
+                    {
+                        F.mse_loss(model.forward(batch[0]), batch[1]).backward();
+                        optimizer.step();
+                        foreach (var group in groups) {|#0:torch.nn.utils.clip_grad_norm_(group, 1.0)|};
+                    }
+            """),
+            VerifyClipping.Diagnostic("BG0006").WithLocation(0).WithArguments("clip_grad_norm_", "after optimizer.step()"));
+    }
+
+    [Fact]
     public async Task Clipping_outside_any_training_loop_is_not_reported()
     {
         await VerifyClipping.Diagnostics(Method("""
