@@ -61,7 +61,7 @@ public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
         if (!candidates.HasBackward || !candidates.HasStep || candidates.Subjects is null) return;
 
         var trainingLoops = new Dictionary<ILoopOperation, TrainingLoop?>();
-        foreach (var invocation in candidates.Subjects) AnalyzeInvocation(context, invocation, symbols, clipping, trainingLoops);
+        foreach (var invocation in candidates.Subjects) AnalyzeInvocation(context, invocation, symbols, clipping, marks, trainingLoops);
     }
 
     /// <summary>True when a loop encloses <paramref name="loop"/> in the same body (not across a lambda or local function).</summary>
@@ -110,7 +110,7 @@ public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
     }
 
     private static void AnalyzeInvocation(OperationAnalysisContext context, IInvocationOperation invocation, TorchSharpSymbols symbols,
-        Clipping clipping, Dictionary<ILoopOperation, TrainingLoop?> trainingLoops)
+        Clipping clipping, SourceMarks marks, Dictionary<ILoopOperation, TrainingLoop?> trainingLoops)
     {
         // Each diagnostic is reported from the node it sits on: BG0006 from the clip call, BG0007 from the step.
         if (clipping.IsClippingCall(invocation))
@@ -119,7 +119,7 @@ public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
         }
         else if (symbols.IsOptimizerStep(invocation))
         {
-            if (EnclosingTrainingLoop(invocation, symbols, trainingLoops) is { } loop && !clipping.HasAnyClipping(loop))
+            if (EnclosingTrainingLoop(invocation, symbols, trainingLoops) is { } loop && !clipping.HasAnyClipping(loop, marks))
                 ReportStatefulOptimizerWithoutClipping(context, invocation);
         }
     }
@@ -148,10 +148,102 @@ public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
 
         /// <summary>
         /// BG0007: any clipping in the loop, even misplaced (that is BG0006's business): a clipping call, a
-        /// <c>TrainingGuard.Step</c> (which clips itself), or a call to the user's own helper whose name says it clips.
+        /// <c>TrainingGuard.Step</c> (which clips itself), a call to the user's own helper whose name says it clips, or a
+        /// gradient clamped by hand; also inside lambdas and local functions of the loop, and in the local functions and
+        /// lambda-valued locals of the same method that the loop calls.
         /// </summary>
-        public bool HasAnyClipping(TrainingLoop loop) =>
-            loop.Calls.Any(call => IsClippingCall(call) || guard?.IsGuardStep(call) == true || IsOwnClippingHelper(call));
+        public bool HasAnyClipping(TrainingLoop loop, SourceMarks marks) =>
+            loop.Calls.Any(IsAnyClipping) || MayClipThroughNestedCode(loop.Loop, marks) && ClipsThroughNestedCode(loop.Loop);
+
+        private bool IsAnyClipping(IInvocationOperation call) =>
+            IsClippingCall(call) || guard?.IsGuardStep(call) == true || IsOwnClippingHelper(call) || ClampsAGradient(call);
+
+        /// <summary>
+        /// Whether the method around the loop can hold clipping the loop's own calls do not show: its text names one of
+        /// the clipping calls (clip_grad_*, a *clip* helper, clamp_ on a gradient, the guard's Step/AfterBackward).
+        /// </summary>
+        private static bool MayClipThroughNestedCode(ILoopOperation loop, SourceMarks marks)
+        {
+            var root = Root(loop).Syntax;
+            var tree = root.SyntaxTree;
+            foreach (var word in ClippingWords)
+            {
+                if (marks.Mentions(tree, word, root.Span)) return true;
+            }
+            return false;
+        }
+
+        private static readonly string[] ClippingWords = { "clip", "Clip", "CLIP", "clamp_", "Step", "AfterBackward" };
+
+        private bool ClipsThroughNestedCode(ILoopOperation loop)
+        {
+            var root = Root(loop);
+            foreach (var operation in loop.Body.DescendantsAndSelf())
+            {
+                if (operation is not IInvocationOperation call) continue;
+                // Calls inside the loop's lambdas and local functions are among the descendants.
+                if (IsAnyClipping(call)) return true;
+                if (CalledBody(call, root) is { } body && body.DescendantsAndSelf().OfType<IInvocationOperation>().Any(IsAnyClipping)) return true;
+            }
+            return false;
+        }
+
+        /// <summary>The body a call runs when it is a local function of the method, or a lambda held in a local of it.</summary>
+        private static IOperation? CalledBody(IInvocationOperation call, IOperation root)
+        {
+            var method = call.TargetMethod;
+            if (method.MethodKind == MethodKind.LocalFunction) return LocalFunctionBody(method, root);
+            if (method.MethodKind != MethodKind.DelegateInvoke || call.Instance?.WalkDownConversions() is not ILocalReferenceOperation local) return null;
+            foreach (var operation in root.DescendantsAndSelf())
+            {
+                if (operation is not IVariableDeclaratorOperation declarator || !SymbolEqualityComparer.Default.Equals(declarator.Symbol, local.Local)) continue;
+                return declarator.GetVariableInitializer()?.Value.WalkDownConversions() switch
+                {
+                    IDelegateCreationOperation { Target: IAnonymousFunctionOperation lambda } => lambda.Body,
+                    IDelegateCreationOperation { Target: IMethodReferenceOperation { Method: { MethodKind: MethodKind.LocalFunction } target } } =>
+                        LocalFunctionBody(target, root),
+                    _ => null,
+                };
+            }
+            return null;
+        }
+
+        private static IOperation? LocalFunctionBody(IMethodSymbol function, IOperation root)
+        {
+            foreach (var operation in root.DescendantsAndSelf())
+            {
+                if (operation is ILocalFunctionOperation declared && SymbolEqualityComparer.Default.Equals(declared.Symbol, function.OriginalDefinition))
+                    return (IOperation?)declared.Body ?? declared.IgnoredBody;
+            }
+            return null;
+        }
+
+        /// <summary>
+        /// Clipping by hand: <c>p.grad.clamp_(-1, 1)</c> (also <c>p.grad?.clamp_(...)</c>, <c>clip_</c>) bounds the
+        /// gradient itself, unlike <c>clamp</c> on the values a model computes.
+        /// </summary>
+        private static bool ClampsAGradient(IInvocationOperation call)
+        {
+            if (call.TargetMethod.Name is not ("clamp_" or "clip_")) return false;
+            var receiver = call.Instance?.WalkDownConversions();
+            if (receiver is IConditionalAccessInstanceOperation)
+            {
+                for (var parent = call.Parent; parent is not null; parent = parent.Parent)
+                {
+                    if (parent is IConditionalAccessOperation access)
+                    {
+                        receiver = access.Operation.WalkDownConversions();
+                        break;
+                    }
+                }
+            }
+            return receiver switch
+            {
+                IPropertyReferenceOperation { Property.Name: "grad" } => true,
+                IInvocationOperation { TargetMethod.Name: "grad" } => true,
+                _ => false,
+            };
+        }
 
         /// <summary>
         /// A method named *clip* that is neither TorchSharp's nor BatchGuard's: a helper the user wrote (it may live in
@@ -335,6 +427,12 @@ public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
         var assigned = OptimizerAssignments.Find(receiver, step.SemanticModel, context.CancellationToken);
         if (!assigned.IsDefaultOrEmpty)
         {
+            // A subclass with a step() of its own (which may clip) among the values, not listed as stateful: nothing is certain.
+            foreach (var value in assigned)
+            {
+                var type = value.WalkDownConversions().Type;
+                if (OptimizerState.DefinesItsOwnStep(type) && !OptimizerState.ClassifyType(type, extra).IsStateful) return;
+            }
             // Every value ever stored must agree; one unknown or stateless assignment means we cannot be sure.
             var first = OptimizerState.Classify(assigned[0], extra);
             var allStateful = first.IsStateful;

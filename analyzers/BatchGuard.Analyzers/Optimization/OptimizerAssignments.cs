@@ -23,8 +23,10 @@ internal static class OptimizerAssignments
         _ when model is null => default,
         IFieldReferenceOperation { Field: var field } when field.DeclaredAccessibility == Accessibility.Private || field.IsReadOnly =>
             InContainingType(field, model, ct),
-        IPropertyReferenceOperation { Property: var property } when
-            property.DeclaredAccessibility == Accessibility.Private || property.SetMethod is null or { IsInitOnly: true } or { DeclaredAccessibility: Accessibility.Private } =>
+        // Only a property no other code can set (an init accessor is set by object initializers and `with` anywhere) and
+        // no subclass can override.
+        IPropertyReferenceOperation { Property: var property } when !property.IsVirtual && !property.IsAbstract && !property.IsOverride &&
+            (property.DeclaredAccessibility == Accessibility.Private || property.SetMethod is null or { DeclaredAccessibility: Accessibility.Private }) =>
             InContainingType(property, model, ct),
         _ => default,
     };
@@ -45,6 +47,11 @@ internal static class OptimizerAssignments
                 case ISimpleAssignmentOperation { Target: ILocalReferenceOperation target } assignment when SymbolEqualityComparer.Default.Equals(target.Local, local):
                     values.Add(assignment.Value);
                     break;
+                // Written where no value can be read off: by a call (out/ref) or a deconstruction. Unknown.
+                case IArgumentOperation { Parameter.RefKind: RefKind.Out or RefKind.Ref, Value: ILocalReferenceOperation byRef } when SymbolEqualityComparer.Default.Equals(byRef.Local, local):
+                case IDeconstructionAssignmentOperation deconstruction when deconstruction.Target.DescendantsAndSelf()
+                    .Any(t => t is ILocalReferenceOperation part && SymbolEqualityComparer.Default.Equals(part.Local, local)):
+                    return default;
             }
         }
         return values.ToImmutable();
@@ -59,7 +66,8 @@ internal static class OptimizerAssignments
         var values = ImmutableArray.CreateBuilder<IOperation>();
         foreach (var declaration in declarations)
         {
-            foreach (var node in Candidates(declaration.GetSyntax(ct), name, ct))
+            if (Candidates(declaration.GetSyntax(ct), name, ct) is not { } candidates) return default;
+            foreach (var node in candidates)
             {
                 // Syntax first (the member's name), binding only for the few candidates.
                 IOperation? value = node switch
@@ -83,17 +91,23 @@ internal static class OptimizerAssignments
     /// The nodes of <paramref name="declaration"/> that may store into a member named <paramref name="name"/>, in
     /// document order: its declarators, property declarations, and assignments to <c>name</c> or <c>this.name</c>.
     /// Found from the text (the name is rare in a type's text) instead of a walk over every node of the type; text
-    /// with a \u escape, which can spell an identifier differently, falls back to the walk.
+    /// with a \u escape, which can spell an identifier differently, falls back to the walk. Null when the name is
+    /// written where no value can be read off (an out or ref argument, a deconstruction).
     /// </summary>
-    private static IEnumerable<SyntaxNode> Candidates(SyntaxNode declaration, string name, CancellationToken ct)
+    private static IEnumerable<SyntaxNode>? Candidates(SyntaxNode declaration, string name, CancellationToken ct)
     {
         var text = declaration.SyntaxTree.GetText(ct).ToString(declaration.Span);
-        if (text.IndexOf("\\u", StringComparison.OrdinalIgnoreCase) >= 0) return declaration.DescendantNodes();
+        if (text.IndexOf("\\u", StringComparison.OrdinalIgnoreCase) >= 0)
+        {
+            var nodes = declaration.DescendantNodes().ToList();
+            return nodes.Any(n => n is IdentifierNameSyntax identifier && identifier.Identifier.ValueText == name && IsWrittenWithoutValue(identifier)) ? null : nodes;
+        }
         var candidates = new List<SyntaxNode>();
         for (var at = text.IndexOf(name, StringComparison.Ordinal); at >= 0; at = text.IndexOf(name, at + name.Length, StringComparison.Ordinal))
         {
             var token = declaration.FindToken(declaration.SpanStart + at);
             if (!token.IsKind(SyntaxKind.IdentifierToken) || token.ValueText != name) continue;
+            if (token.Parent is IdentifierNameSyntax written && IsWrittenWithoutValue(written)) return null;
             var candidate = token.Parent switch
             {
                 VariableDeclaratorSyntax or PropertyDeclarationSyntax => token.Parent,
@@ -105,6 +119,26 @@ internal static class OptimizerAssignments
             if (candidate is not null) candidates.Add(candidate);
         }
         return candidates;
+    }
+
+    /// <summary>
+    /// <c>Make(out _optimizer)</c>, <c>ref _optimizer</c>, <c>(_model, _optimizer) = Build()</c> (also through
+    /// <c>this.</c>).
+    /// </summary>
+    private static bool IsWrittenWithoutValue(IdentifierNameSyntax name)
+    {
+        SyntaxNode node = name.Parent is MemberAccessExpressionSyntax { Expression: ThisExpressionSyntax } access && access.Name == name ? access : name;
+        if (node.Parent is ArgumentSyntax argument)
+        {
+            if (argument.RefKindKeyword.IsKind(SyntaxKind.OutKeyword) || argument.RefKindKeyword.IsKind(SyntaxKind.RefKeyword)) return true;
+            // A part of a tuple that is deconstructed into.
+            for (SyntaxNode? tuple = argument.Parent; tuple is TupleExpressionSyntax; tuple = tuple.Parent?.Parent)
+            {
+                if (tuple.Parent is AssignmentExpressionSyntax assignment && assignment.Left == tuple) return true;
+                if (tuple.Parent is not ArgumentSyntax) break;
+            }
+        }
+        return false;
     }
 
     private static string? AssignedName(ExpressionSyntax left) => left switch

@@ -48,16 +48,34 @@ internal readonly struct OptimizerState
         return ClassifySgd(arguments);
     }
 
-    /// <summary>Classification from the static type alone (SGD needs its arguments, so it is never stateful here).</summary>
+    /// <summary>
+    /// Classification from the static type alone (SGD needs its arguments, so it is never stateful here). A type of
+    /// the user's that overrides <c>step()</c> below TorchSharp's optimizer is not classified: its step may clip, or do
+    /// anything else (unless the type is listed in <c>extra_optimizer_types</c>).
+    /// </summary>
     public static OptimizerState ClassifyType(ITypeSymbol? type, ImmutableArray<string> extraStatefulTypes)
     {
         for (var current = type as INamedTypeSymbol; current is not null; current = current.BaseType)
         {
             if (IsTorchSharpModule(current) && IsAlwaysStateful(current.Name)) return Stateful(current.Name);
             if (!extraStatefulTypes.IsDefaultOrEmpty && MatchesAny(current, extraStatefulTypes)) return Stateful(current.Name);
+            if (OverridesStep(current)) return NotStateful;
         }
         return NotStateful;
     }
+
+    /// <summary>Whether a type below TorchSharp's optimizers (a user's subclass) overrides <c>step()</c>.</summary>
+    public static bool DefinesItsOwnStep(ITypeSymbol? type)
+    {
+        for (var current = type as INamedTypeSymbol; current is not null && !IsTorchSharpModule(current); current = current.BaseType)
+        {
+            if (OverridesStep(current)) return true;
+        }
+        return false;
+    }
+
+    private static bool OverridesStep(INamedTypeSymbol type) =>
+        !IsTorchSharpModule(type) && type.GetMembers("step").Any(m => m is IMethodSymbol { IsOverride: true });
 
     private static OptimizerState ClassifySgd(ImmutableArray<IArgumentOperation> arguments)
     {

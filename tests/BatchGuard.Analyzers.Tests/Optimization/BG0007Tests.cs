@@ -117,6 +117,120 @@ public sealed class BG0007Tests
             """);
     }
 
+    [Theory]
+    [InlineData("void BoundGradients() => torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0);", "BoundGradients();")]
+    [InlineData("Action bound = () => torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0);", "bound();")]
+    [InlineData("", "Timed(() => torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0));")]
+    [InlineData("", "foreach (var p in model.parameters()) p.grad?.clamp_(-1, 1);")]
+    public async Task Clipping_through_the_methods_own_lambdas_and_local_functions_or_by_hand_is_not_reported(string declaration, string call)
+    {
+        await VerifyClipping.Diagnostics(TestReferences.Usings + $$"""
+            class Trainer
+            {
+                static void Timed(Action action) => action();
+
+                void Train(nn.Module<Tensor, Tensor> model, Tensor x)
+                {
+                    var optimizer = optim.Adam(model.parameters());
+                    {{declaration}}
+                    for (var i = 0; i < 10; i++)
+                    {
+                        model.forward(x).mean().backward();
+                        {{call}}
+                        optimizer.step();
+                    }
+                }
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task A_lambda_that_is_never_called_in_the_loop_does_not_count_as_clipping()
+    {
+        await VerifyClipping.Diagnostics(TestReferences.Usings + """
+            class Trainer
+            {
+                void Train(nn.Module<Tensor, Tensor> model, Tensor x)
+                {
+                    var optimizer = optim.Adam(model.parameters());
+                    Action bound = () => torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0);
+                    for (var i = 0; i < 10; i++)
+                    {
+                        model.forward(x).mean().backward();
+                        {|#0:optimizer.step()|};
+                    }
+                }
+            }
+            """,
+            VerifyClipping.Diagnostic("BG0007").WithLocation(0).WithArguments("optimizer", "Adam"));
+    }
+
+    [Fact]
+    public async Task A_subclass_with_its_own_step_is_not_classified()
+    {
+        await VerifyClipping.Diagnostics(TestReferences.Usings + """
+            class ClippedAdam : Adam
+            {
+                public ClippedAdam(IEnumerable<Parameter> parameters) : base(parameters) { }
+                public override Tensor step(Func<Tensor>? closure = null) => base.step(closure);
+            }
+
+            class Trainer
+            {
+                private readonly optim.Optimizer _optimizer;
+                public Trainer(nn.Module<Tensor, Tensor> model) => _optimizer = new ClippedAdam(model.parameters());
+
+                void Train(nn.Module<Tensor, Tensor> model, Tensor x)
+                {
+                    var optimizer = new ClippedAdam(model.parameters());
+                    for (var i = 0; i < 10; i++)
+                    {
+                        model.forward(x).mean().backward();
+                        optimizer.step();
+                        _optimizer.step();
+                    }
+                }
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task Optimizer_written_where_its_value_cannot_be_seen_is_not_reported()
+    {
+        // Replaced through an out argument or a deconstruction, or set from outside through an init accessor, or a
+        // property a subclass may override: the Adam the analyzer can see is not certainly the one that steps.
+        await VerifyClipping.Diagnostics(TestReferences.Usings + """
+            class Trainer
+            {
+                private optim.Optimizer _field = optim.Adam(Array.Empty<Parameter>());
+                public optim.Optimizer Initialised { get; init; } = optim.Adam(Array.Empty<Parameter>());
+                protected virtual optim.Optimizer Overridable => optim.Adam(Array.Empty<Parameter>());
+
+                static void MakeSgd(nn.Module<Tensor, Tensor> model, out optim.Optimizer optimizer) => optimizer = optim.SGD(model.parameters(), 0.1);
+                static (int, optim.Optimizer) Build(nn.Module<Tensor, Tensor> model) => (0, optim.SGD(model.parameters(), 0.1));
+
+                void Train(nn.Module<Tensor, Tensor> model, Tensor x)
+                {
+                    optim.Optimizer byOut = optim.Adam(model.parameters());
+                    MakeSgd(model, out byOut);
+                    optim.Optimizer deconstructed = optim.Adam(model.parameters());
+                    int version;
+                    (version, deconstructed) = Build(model);
+                    MakeSgd(model, out _field);
+                    for (var i = 0; i < 10; i++)
+                    {
+                        model.forward(x).mean().backward();
+                        byOut.step();
+                        deconstructed.step();
+                        _field.step();
+                        Initialised.step();
+                        Overridable.step();
+                    }
+                }
+            }
+            """);
+    }
+
     [Fact]
     public async Task Optimizer_field_created_in_the_constructor_is_recognised()
     {
