@@ -312,7 +312,8 @@ internal sealed class CompilationIndex : ISourceLookup
         {
             switch (block)
             {
-                case IFieldInitializerOperation initializer when initializer.InitializedFields.Contains((IFieldSymbol)member.OriginalDefinition, SymbolEqualityComparer.Default):
+                case IFieldInitializerOperation initializer when member is IFieldSymbol field &&
+                                                               initializer.InitializedFields.Contains(field, SymbolEqualityComparer.Default):
                     writes.Add(initializer.Value);
                     continue;
                 case IPropertyInitializerOperation initializer when member is IPropertySymbol property && initializer.InitializedProperties.Contains(property, SymbolEqualityComparer.Default):

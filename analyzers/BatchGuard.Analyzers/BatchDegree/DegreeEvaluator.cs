@@ -27,6 +27,11 @@ internal sealed partial class DegreeEvaluator
     // Per root (one backward() call). Values already computed and the evaluations in progress live in their Frame:
     // a new root starts from a new frame.
     private int _inProgress;
+    // Fields and properties read as a loss, a criterion or a loss function: their joined writes, and those being
+    // evaluated (a write that reads its own member, `_ema = _ema + ...`, is a cycle: followed naively it doubles the
+    // work at every level).
+    private readonly Dictionary<ISymbol, BatchValue> _memberValues = new(SymbolEqualityComparer.Default);
+    private readonly HashSet<ISymbol> _membersInProgress = new(SymbolEqualityComparer.Default);
     private readonly HashSet<IOperation> _collections = new(IdentityComparer.Instance);
     private readonly List<LossFinding> _touched = new();
     private ImmutableArray<LoaderCreation> _feedingLoaders;
@@ -51,6 +56,8 @@ internal sealed partial class DegreeEvaluator
         IEnumerable<IOperation> enclosingCollections, bool batchesAreFull)
     {
         _inProgress = 0;
+        _memberValues.Clear();
+        _membersInProgress.Clear();
         _collections.Clear();
         _touched.Clear();
         _feedingLoaders = feedingLoaders;
@@ -238,11 +245,24 @@ internal sealed partial class DegreeEvaluator
         if (_symbols.IsTensor(type) || _symbols.IsModule(type) || type?.TypeKind == TypeKind.Delegate)
         {
             // A loss, criterion or loss function stored in a field: agree over every write in the compilation.
-            var writes = _index.WritesTo(member);
-            if (writes.Count == 0 || writes.Count > 4) return BatchValue.Unknown;
-            var joined = Eval(writes[0], new Frame(null, null, frame.Depth + 1), loss: false);
-            for (var i = 1; i < writes.Count; i++) joined = BatchValue.Join(joined, Eval(writes[i], new Frame(null, null, frame.Depth + 1), loss: false));
-            return joined;
+            var key = member.OriginalDefinition;
+            if (_memberValues.TryGetValue(key, out var known)) return known;
+            if (frame.Depth >= MaxCallDepth || !_membersInProgress.Add(key)) return BatchValue.Unknown;
+            try
+            {
+                var writes = _index.WritesTo(member);
+                var joined = BatchValue.Unknown;
+                if (writes.Count is > 0 and <= 4)
+                {
+                    joined = Eval(writes[0], new Frame(null, null, frame.Depth + 1), loss: false);
+                    for (var i = 1; i < writes.Count; i++) joined = BatchValue.Join(joined, Eval(writes[i], new Frame(null, null, frame.Depth + 1), loss: false));
+                }
+                return _memberValues[key] = joined;
+            }
+            finally
+            {
+                _membersInProgress.Remove(key);
+            }
         }
         return BatchValue.Unknown;
     }

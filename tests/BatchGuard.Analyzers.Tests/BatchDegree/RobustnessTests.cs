@@ -90,6 +90,68 @@ public sealed class RobustnessTests
         await Verify<BatchDegreeAnalyzer>.Diagnostics(source);
     }
 
+    // A field written from itself (an incremental running mean of the loss) is a cycle. Followed without a memo,
+    // every write that names the field twice doubled the work per level, and the build hung. The timeout turns a
+    // regression into a failure instead of a stuck CI job.
+    [Fact(Timeout = 120_000)]
+    public async Task Fields_written_from_themselves_or_each_other_terminate_without_findings()
+    {
+        string source = TestReferences.Usings + """
+            class Trainer
+            {
+                Tensor _ema = torch.ones(1);
+                Tensor _a = torch.ones(1), _c = torch.ones(1);
+
+                void ResetEpoch() => _ema = _ema.detach();
+
+                void Train(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer, torch.utils.data.Dataset train)
+                {
+                    foreach (var b in torch.utils.data.DataLoader(train, 16, drop_last: true))
+                    {
+                        var raw = F.mse_loss(net.forward(b["x"]), b["y"]);
+                        _ema = _ema + (raw.detach() - _ema) * 0.01;
+                        _a = _a * 2 + _c;
+                        _c = _c * 2 + _a;
+                        (raw / _ema + raw / _a).backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+        await Verify<BatchDegreeAnalyzer>.Diagnostics(source).WaitAsync(TimeSpan.FromSeconds(110));
+    }
+
+    [Fact]
+    public async Task A_property_whose_name_a_field_initializer_mentions_does_not_break_the_compilation_end_pass()
+    {
+        // The field initializer mentions "Criterion": looking up the property's writes met a field initializer and cast
+        // the property to a field. In a build the exception was swallowed and every
+        // compilation-end diagnostic of the project was lost.
+        string source = TestReferences.Usings + """
+            class Trainer
+            {
+                private readonly DataLoader _train;
+                private static readonly string[] Logged = { "Criterion" };
+                public nn.Module<Tensor, Tensor, Tensor> Criterion { get; set; } = nn.MSELoss();
+                private readonly nn.Module<Tensor, Tensor> _net = nn.Linear(4, 1);
+
+                Trainer(torch.utils.data.Dataset data) => _train = {|BG0001:torch.utils.data.DataLoader(data, 32, shuffle: true)|};
+
+                void Epoch(optim.Optimizer optimizer)
+                {
+                    foreach (var batch in _train)
+                    {
+                        var loss = {|BG0004:Criterion.forward(_net.forward(batch["x"]), batch["y"]) / batch["y"].size(0)|};
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+        await Verify<BatchDegreeAnalyzer>.Diagnostics(source);
+    }
+
     [Fact]
     public async Task A_very_long_chain_of_locals_is_abandoned_not_followed_to_the_end()
     {
