@@ -109,15 +109,111 @@ internal sealed class TrainingLossAnalysis
     /// Evaluates the loss of one <c>backward()</c> within <paramref name="lookup"/>'s scope: the loaders enumerated by
     /// its enclosing loops give the nominal batch size, and whether their batches are always full.
     /// </summary>
+    /// <remarks>
+    /// A <c>backward()</c> outside any loop (a training step written as a method, local function or lambda) gets its
+    /// batches from the loops that call it: when every call site visible in the compilation sits in a loop over a
+    /// loader, those loaders are the ones that feed it, and its batches are full only if they are full at every call
+    /// site. A step called from anywhere else, or from nowhere visible, is judged as before (the nominal batch size by
+    /// its name).
+    /// </remarks>
     public static void EvaluateBackward(IInvocationOperation backward, ISourceLookup lookup, DegreeEvaluator evaluator)
     {
         var symbols = lookup.Symbols;
-        var dropLastHonoured = symbols.TorchSharpVersion is not { } version || version >= FirstVersionHonouringDropLast;
         var loops = EnclosingLoaderLoops(backward, symbols);
-        var loaders = loops.SelectMany(l => LoaderCreation.Resolve(l.Collection, lookup)).ToImmutableArray();
-        var batchesAreFull = loops.Any(LoaderCreation.HandlesShortBatches) ||
-                             loaders.Length > 0 && loaders.All(l => !l.CanYieldShortBatch && (dropLastHonoured || l.IsExact));
-        evaluator.EvaluateBackward(backward, loaders, loops.Select(l => l.Collection.WalkDownConversions()), batchesAreFull);
+        var sites = loops.Count == 0 && !InAnyLoop(backward) && CallSiteLoops(backward, lookup) is { } callers ? callers : new List<List<IForEachLoopOperation>> { loops };
+        var loaders = ImmutableArray.CreateBuilder<LoaderCreation>();
+        var collections = new List<IOperation>();
+        var batchesAreFull = true;
+        foreach (var siteLoops in sites)
+        {
+            var siteLoaders = siteLoops.SelectMany(l => LoaderCreation.Resolve(l.Collection, lookup)).ToImmutableArray();
+            batchesAreFull &= BatchesAreFull(siteLoops, siteLoaders, symbols);
+            loaders.AddRange(siteLoaders);
+            collections.AddRange(siteLoops.Select(l => l.Collection.WalkDownConversions()));
+        }
+        evaluator.EvaluateBackward(backward, loaders.ToImmutable(), collections, batchesAreFull);
+    }
+
+    /// <summary>Whether the loops around one place always give it full batches: drop_last, an exact data set, or a skip.</summary>
+    private static bool BatchesAreFull(List<IForEachLoopOperation> loops, ImmutableArray<LoaderCreation> loaders, TorchSharpSymbols symbols)
+    {
+        var dropLastHonoured = symbols.TorchSharpVersion is not { } version || version >= FirstVersionHonouringDropLast;
+        return loops.Any(LoaderCreation.HandlesShortBatches) ||
+               loaders.Length > 0 && loaders.All(l => !l.CanYieldShortBatch && (dropLastHonoured || l.IsExact));
+    }
+
+    /// <summary>Whether a loop of the same body (not across a lambda or local function) encloses the operation.</summary>
+    private static bool InAnyLoop(IOperation operation)
+    {
+        for (var current = operation.Parent; current is not null; current = current.Parent)
+        {
+            if (current is IAnonymousFunctionOperation or ILocalFunctionOperation) return false;
+            if (current is ILoopOperation) return true;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// For a <c>backward()</c> in a training step (a method, a local function, or a lambda held in a local), the loader
+    /// loops around each place the step is called; null when a call site is in no such loop, the step is used other
+    /// than by calling it, or no call site is visible.
+    /// </summary>
+    private static List<List<IForEachLoopOperation>>? CallSiteLoops(IOperation backward, ISourceLookup lookup)
+    {
+        IOperation? body = null;
+        for (var current = backward.Parent; current is not null && body is null; current = current.Parent)
+        {
+            if (current is IAnonymousFunctionOperation or ILocalFunctionOperation) body = current;
+        }
+        var root = CompilationIndex.Root(backward);
+        IEnumerable<IOperation>? calls = body switch
+        {
+            ILocalFunctionOperation function => UsesOf(root, function, o =>
+                o is IInvocationOperation call && SymbolEqualityComparer.Default.Equals(call.TargetMethod.OriginalDefinition, function.Symbol) ? call :
+                o is IMethodReferenceOperation reference && SymbolEqualityComparer.Default.Equals(reference.Method.OriginalDefinition, function.Symbol) ? reference : null),
+            IAnonymousFunctionOperation lambda => LambdaLocal(lambda) is { } local
+                ? UsesOf(root, lambda, o => o is ILocalReferenceOperation read && SymbolEqualityComparer.Default.Equals(read.Local, local) ? read : null)
+                : null,
+            _ => root.SemanticModel?.GetDeclaredSymbol(root.Syntax) is IMethodSymbol { MethodKind: MethodKind.Ordinary } method
+                ? lookup.CallsTo(method).Where(call => !ReferenceEquals(CompilationIndex.Root(call), root))
+                : null,
+        };
+        if (calls is null) return null;
+        var result = new List<List<IForEachLoopOperation>>();
+        foreach (var use in calls)
+        {
+            // A lambda's local must be called (step(x, y)), not passed on; a local function must be called, not converted.
+            var call = use switch
+            {
+                IInvocationOperation invocation => invocation,
+                ILocalReferenceOperation read when read.Parent is IInvocationOperation invocation && ReferenceEquals(invocation.Instance, read) => invocation,
+                _ => null,
+            };
+            if (call is null) return null;
+            var loops = EnclosingLoaderLoops(call, lookup.Symbols);
+            if (loops.Count == 0) return null;
+            result.Add(loops);
+        }
+        return result.Count > 0 ? result : null;
+    }
+
+    /// <summary>The operations of <paramref name="root"/> outside <paramref name="body"/> that <paramref name="select"/> keeps.</summary>
+    private static List<IOperation> UsesOf(IOperation root, IOperation body, Func<IOperation, IOperation?> select)
+    {
+        var uses = new List<IOperation>();
+        foreach (var operation in root.PreOrder())
+        {
+            if (select(operation) is { } use && !ReferenceEquals(use, body) && !TrainingLoopFinder.IsInside(use, body)) uses.Add(use);
+        }
+        return uses;
+    }
+
+    /// <summary>The local a lambda is stored in at its declaration (<c>Action&lt;Tensor&gt; step = x =&gt; ...;</c>), or null.</summary>
+    private static ILocalSymbol? LambdaLocal(IAnonymousFunctionOperation lambda)
+    {
+        var parent = lambda.Parent;
+        while (parent is IDelegateCreationOperation or IConversionOperation) parent = parent.Parent;
+        return parent is IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator } ? declarator.Symbol : null;
     }
 
     /// <summary>Adds a copy of a block's finding (whose own object stays with the block's evaluation).</summary>

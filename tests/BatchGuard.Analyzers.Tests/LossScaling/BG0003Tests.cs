@@ -164,6 +164,110 @@ public sealed class BG0003Tests
             """));
     }
 
+    // A training step written as a method, local function or lambda gets its batches from the loops that call it.
+    private static string StepMethod(string loaderArguments, string callerLoopBody = "Step(b[\"x\"], b[\"y\"]);") => TestReferences.Usings + $$"""
+        class Trainer
+        {
+            const int BatchSize = 32;
+            private readonly nn.Module<Tensor, Tensor> net = nn.Linear(4, 1);
+            private readonly optim.Optimizer opt;
+
+            public Trainer() => opt = optim.SGD(net.parameters(), 0.1);
+
+            public void Fit(torch.utils.data.Dataset data)
+            {
+                var loader = torch.utils.data.DataLoader(data, {{loaderArguments}});
+                foreach (var b in loader)
+                {
+                    {{callerLoopBody}}
+                }
+            }
+
+            private void Step(Tensor x, Tensor y)
+            {
+                var loss = [|F.mse_loss(net.forward(x), y, reduction: nn.Reduction.Sum) / BatchSize|];
+                opt.zero_grad();
+                loss.backward();
+                opt.step();
+            }
+        }
+        """;
+
+    [Theory]
+    [InlineData("BatchSize, shuffle: true, drop_last: true", "Step(b[\"x\"], b[\"y\"]);")]
+    [InlineData("BatchSize, shuffle: true", "if (b[\"x\"].shape[0] < BatchSize) continue; Step(b[\"x\"], b[\"y\"]);")]
+    public async Task A_step_method_called_only_from_loops_with_full_batches_is_not_reported(string loader, string callerLoopBody)
+    {
+        await VerifyLoss.Diagnostics(StepMethod(loader, callerLoopBody).Replace("[|", "").Replace("|]", ""));
+    }
+
+    [Fact]
+    public async Task A_step_method_called_from_a_loop_with_short_batches_is_reported()
+    {
+        await VerifyLoss.Diagnostics(StepMethod("BatchSize, shuffle: true").Replace("[|", "{|BG0003:").Replace("|]", "|}"));
+    }
+
+    [Theory]
+    [InlineData("""
+        const int batchSize = 32;
+        var loader = torch.utils.data.DataLoader(data, batchSize, shuffle: true, drop_last: true);
+        foreach (var b in loader) Step(b["x"], b["y"]);
+
+        void Step(Tensor x, Tensor y)
+        {
+            var loss = (net.forward(x) - y).pow(2).sum() / batchSize;
+            loss.backward();
+            opt.step();
+        }
+        """)]
+    [InlineData("""
+        const int batchSize = 64;
+        var exact = torch.utils.data.TensorDataset(randn(1024, 4), randn(1024, 1));
+        var loader = torch.utils.data.DataLoader(exact, batchSize, shuffle: true);
+        Action<Tensor, Tensor> step = (x, y) =>
+        {
+            var loss = (net.forward(x) - y).pow(2).sum() / batchSize;
+            loss.backward();
+            opt.step();
+        };
+        foreach (var b in loader) step(b[0], b[1]);
+        """)]
+    public async Task A_local_step_called_only_from_loops_with_full_batches_is_not_reported(string body)
+    {
+        await VerifyLoss.Diagnostics(TestReferences.Usings + $$"""
+            class Trainer
+            {
+                void Fit(nn.Module<Tensor, Tensor> net, optim.Optimizer opt, torch.utils.data.Dataset data)
+                {
+                    {{body}}
+                }
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task A_local_step_called_from_a_loop_with_short_batches_is_reported_as_you_type_with_its_loader()
+    {
+        await Verify<BatchGuard.Analyzers.BatchDegree.BatchDegreeAnalyzer>.Diagnostics(TestReferences.Usings + """
+            class Trainer
+            {
+                void Fit(nn.Module<Tensor, Tensor> net, optim.Optimizer opt, torch.utils.data.Dataset data)
+                {
+                    const int batchSize = 32;
+                    var loader = {|BG0001:torch.utils.data.DataLoader(data, batchSize, shuffle: true)|};
+                    foreach (var b in loader) Step(b["x"], b["y"]);
+
+                    void Step(Tensor x, Tensor y)
+                    {
+                        var loss = {|BG0003:(net.forward(x) - y).pow(2).sum() / batchSize|};
+                        loss.backward();
+                        opt.step();
+                    }
+                }
+            }
+            """);
+    }
+
     [Fact]
     public async Task Sum_divided_by_a_constant_that_is_not_a_batch_size_is_not_reported()
     {
