@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Linq;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Operations;
 
 namespace BatchGuard.Analyzers.BatchDegree;
@@ -145,7 +146,7 @@ internal sealed partial class DegreeEvaluator
                 return frame.Lookup(parameter.Parameter) ??
                        // An unbound tensor parameter (a training step that receives its batch): presume per-sample.
                        (_symbols.IsTensor(parameter.Type) ? BatchValue.PerSample(0)
-                           : IsNumeric(parameter.Type) ? NumberParameterValue(parameter)
+                           : IsNumeric(parameter.Type) ? NumberParameterValue(parameter, frame)
                            : BatchValue.Unknown);
             case IFieldReferenceOperation or IPropertyReferenceOperation:
                 return MemberValue((IMemberReferenceOperation)operation, frame);
@@ -239,7 +240,8 @@ internal sealed partial class DegreeEvaluator
         }
         if (IsNumeric(type))
         {
-            if (_isNominalName(reference, member.Name)) return BatchValue.Nominal(reference.Syntax.ToString());
+            if (_isNominalName(reference, member.Name))
+                return HoldsABatchsActualSize(reference, frame) ? BatchValue.Unknown : BatchValue.Nominal(reference.Syntax.ToString());
             return LooksLikeACount(member.Name) ? BatchValue.Unknown : BatchValue.Constant;
         }
         if (_symbols.IsTensor(type) || _symbols.IsModule(type) || type?.TypeKind == TypeKind.Delegate)
@@ -271,11 +273,92 @@ internal sealed partial class DegreeEvaluator
     /// An unbound number parameter (Train(..., int batchSize)): named like the batch size, the nominal one; named like
     /// a count, unknown (it may come from the batch); otherwise a setting that does not scale with the batch.
     /// </summary>
-    private BatchValue NumberParameterValue(IParameterReferenceOperation parameter)
+    private BatchValue NumberParameterValue(IParameterReferenceOperation parameter, Frame frame)
     {
         var name = parameter.Parameter.Name;
-        if (_isNominalName(parameter, name)) return BatchValue.Nominal(parameter.Syntax.ToString());
+        if (_isNominalName(parameter, name))
+            return ReceivesABatchsActualSize(parameter, frame) ? BatchValue.Unknown : BatchValue.Nominal(parameter.Syntax.ToString());
         return LooksLikeACount(name) ? BatchValue.Unknown : BatchValue.Constant;
+    }
+
+    /// <summary>
+    /// A field or property named like the batch size that may hold the actual size of a batch, not the setting: a
+    /// property whose getter computes anything but a constant or a setting (<c>long BatchSize => X.shape[0]</c>), or a
+    /// member the same method sets from a batch (<c>currentBatchSize = x.shape[0]</c>). Its name does not make it the
+    /// nominal size. (Writes in other methods are not looked at: that would need the whole compilation for every
+    /// setting named like the batch size, and keep the finding from showing as the user types.)
+    /// </summary>
+    private bool HoldsABatchsActualSize(IMemberReferenceOperation reference, Frame frame)
+    {
+        if (frame.Depth >= MaxCallDepth) return false;
+        var member = reference.Member;
+        if (member is IPropertySymbol { GetMethod: { } getter } && HasABody(getter))
+        {
+            if (_index.BodyOf(getter) is not { } body) return true;
+            var value = CallBody(body, ImmutableArray<IArgumentOperation>.Empty, frame, null, loss: false, getter);
+            return value.Kind is not (ValueKind.Constant or ValueKind.NominalBatchSize);
+        }
+        foreach (var operation in CompilationIndex.Root(reference).PreOrder())
+        {
+            if (operation is ISimpleAssignmentOperation { Target: IMemberReferenceOperation target } assignment &&
+                SymbolEqualityComparer.Default.Equals(target.Member.OriginalDefinition, member.OriginalDefinition) &&
+                !assignment.Value.ConstantValue.HasValue && IsFromABatch(Eval(assignment.Value, new Frame(null, null, frame.Depth + 1), loss: false)))
+                return true;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// A parameter named like the batch size that a call site passes the actual size of a batch (<c>Step(x, y,
+    /// x.shape[0])</c>). Only asked when the read is in no loop of its own method, so the method may run once per batch:
+    /// a parameter read in a loop over the batches holds one value for all of them, a setting.
+    /// </summary>
+    private bool ReceivesABatchsActualSize(IParameterReferenceOperation read, Frame frame)
+    {
+        var parameter = read.Parameter;
+        if (parameter.ContainingSymbol is not IMethodSymbol method || frame.Depth >= MaxCallDepth || InALoopOfItsBody(read)) return false;
+        var calls = method.MethodKind == MethodKind.LocalFunction
+            ? CompilationIndex.Root(read).PreOrder().Where(o => o is IInvocationOperation call &&
+                SymbolEqualityComparer.Default.Equals(call.TargetMethod.OriginalDefinition, method.OriginalDefinition))
+            : _index.CallsTo(method);
+        foreach (var call in calls)
+        {
+            var arguments = call switch
+            {
+                IInvocationOperation invocation => invocation.Arguments,
+                IObjectCreationOperation creation => creation.Arguments,
+                _ => default,
+            };
+            if (arguments.IsDefault) continue;
+            foreach (var argument in arguments)
+            {
+                if (argument.Parameter?.Ordinal == parameter.Ordinal && !argument.Value.ConstantValue.HasValue &&
+                    IsFromABatch(Eval(argument.Value, new Frame(null, null, frame.Depth + 1), loss: false))) return true;
+            }
+        }
+        return false;
+    }
+
+    private static bool InALoopOfItsBody(IOperation operation)
+    {
+        for (var current = operation.Parent; current is not null; current = current.Parent)
+        {
+            if (current is IAnonymousFunctionOperation or ILocalFunctionOperation) return false;
+            if (current is ILoopOperation) return true;
+        }
+        return false;
+    }
+
+    private static bool IsFromABatch(BatchValue value) => value.IsCount || value.Kind is ValueKind.Reduced or ValueKind.PerSample;
+
+    private static bool HasABody(IMethodSymbol accessor)
+    {
+        foreach (var reference in accessor.DeclaringSyntaxReferences)
+        {
+            if (reference.GetSyntax() is ArrowExpressionClauseSyntax or AccessorDeclarationSyntax { Body: not null } or AccessorDeclarationSyntax { ExpressionBody: not null })
+                return true;
+        }
+        return false;
     }
 
     private static bool FirstIndexIsRange(IPropertyReferenceOperation indexer)

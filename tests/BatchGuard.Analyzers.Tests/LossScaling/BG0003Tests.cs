@@ -268,6 +268,82 @@ public sealed class BG0003Tests
             """);
     }
 
+    [Theory]
+    // A parameter named like the batch size that its call site gives the batch's own size.
+    [InlineData("""
+        foreach (var b in torch.utils.data.DataLoader(data, 32, shuffle: true)) { var x = b["x"]; Step(x, b["y"], x.shape[0]); }
+        """, """
+        void Step(Tensor x, Tensor y, long batchSize)
+        {
+            var loss = F.mse_loss(net.forward(x), y, reduction: nn.Reduction.Sum) / batchSize;
+            loss.backward();
+            opt.step();
+        }
+        """)]
+    // A field named like the batch size, set from each batch.
+    [InlineData("""
+        foreach (var b in torch.utils.data.DataLoader(data, 32, shuffle: true))
+        {
+            var x = b["x"];
+            currentBatchSize = x.shape[0];
+            var loss = (net.forward(x) - b["y"]).pow(2).sum() / currentBatchSize;
+            loss.backward();
+            opt.step();
+        }
+        """, "long currentBatchSize;")]
+    // A property named BatchSize whose getter reads the batch.
+    [InlineData("""
+        foreach (var b in torch.utils.data.DataLoader(data, 32, shuffle: true))
+        {
+            var batch = new Batch(b["x"], b["y"]);
+            var loss = (net.forward(batch.X) - batch.Y).pow(2).sum() / batch.BatchSize;
+            loss.backward();
+            opt.step();
+        }
+        """, "record Batch(Tensor X, Tensor Y) { public long BatchSize => X.shape[0]; }")]
+    public async Task A_batch_size_that_holds_the_actual_size_of_a_batch_is_not_the_nominal_one(string body, string members)
+    {
+        await VerifyLoss.Diagnostics(TestReferences.Usings + $$"""
+            class Trainer
+            {
+                private readonly nn.Module<Tensor, Tensor> net = nn.Linear(4, 1);
+                private readonly optim.Optimizer opt;
+                public Trainer() => opt = optim.SGD(net.parameters(), 0.1);
+                {{members}}
+
+                public void Fit(torch.utils.data.Dataset data)
+                {
+                    {{body}}
+                }
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task A_batch_size_setting_written_from_a_constant_or_a_caller_is_still_the_nominal_one()
+    {
+        await VerifyLoss.Diagnostics(TestReferences.Usings + """
+            class Trainer
+            {
+                private readonly nn.Module<Tensor, Tensor> net = nn.Linear(4, 1);
+                private readonly optim.Optimizer opt;
+                private readonly int _batchSize;
+                public Trainer(int batchSize) { _batchSize = batchSize; opt = optim.SGD(net.parameters(), 0.1); }
+                public static Trainer Create() => new Trainer(32);
+
+                public void Fit(torch.utils.data.Dataset data)
+                {
+                    foreach (var b in torch.utils.data.DataLoader(data, _batchSize, shuffle: true))
+                    {
+                        var loss = {|BG0003:(net.forward(b["x"]) - b["y"]).pow(2).sum() / _batchSize|};
+                        loss.backward();
+                        opt.step();
+                    }
+                }
+            }
+            """);
+    }
+
     [Fact]
     public async Task Sum_divided_by_a_constant_that_is_not_a_batch_size_is_not_reported()
     {
