@@ -50,8 +50,8 @@ internal sealed class LoaderCreation
     /// <summary>The dataset size when it is visible (a TensorDataset over <c>torch.randn(1024, ...)</c>), else null.</summary>
     public long? DatasetSize { get; private set; }
 
-    /// <summary>The dataset size is provably a multiple of the batch size: every batch is full.</summary>
-    public bool IsExact => DatasetSize is { } n && BatchSizeConstant is { } b && b > 0 && n % b == 0;
+    /// <summary>The dataset size is provably a multiple of the batch size, or the batch size is 1: every batch is full.</summary>
+    public bool IsExact => BatchSizeConstant == 1 || DatasetSize is { } n && BatchSizeConstant is { } b && b > 0 && n % b == 0;
 
     /// <summary>Can this loader yield a short final batch? drop_last absent or literally false, and not provably exact.</summary>
     public bool CanYieldShortBatch => DropLastSetting is DropLastSetting.Absent or DropLastSetting.False && !IsExact;
@@ -273,16 +273,52 @@ internal sealed class LoaderCreation
         {
             foreach (var token in marks.WholeWordTokens(bodySyntax.SyntaxTree, word, bodySyntax))
             {
-                // The comparisons this word can be an operand of enclose it within its statement.
-                for (var node = token.Parent; node is ExpressionSyntax or ArgumentSyntax or BracketedArgumentListSyntax or ArgumentListSyntax; node = node.Parent)
-                {
-                    if (node is BinaryExpressionSyntax binary && IsComparison(binary) &&
-                        model.GetOperation(binary) is IBinaryOperation comparison && ComparesActualBatchSize(comparison))
-                        return true;
-                }
+                if (EnclosingComparison(token, model, IsActualBatchSize, out var stoppedAt)) return true;
+                // var n = x.shape[0]; if (n < BatchSize) continue;
+                if (stoppedAt is EqualsValueClauseSyntax { Parent: VariableDeclaratorSyntax declarator } &&
+                    model.GetOperation(declarator) is IVariableDeclaratorOperation { Initializer.Value: { } initial } declared && IsActualBatchSize(initial) &&
+                    LocalIsCompared(declared.Symbol))
+                    return true;
             }
             return false;
         }
+
+        bool LocalIsCompared(ILocalSymbol local)
+        {
+            foreach (var use in marks.WholeWordTokens(bodySyntax.SyntaxTree, local.Name, bodySyntax))
+            {
+                if (EnclosingComparison(use, model, o => o.WalkDownConversions() is ILocalReferenceOperation read &&
+                        SymbolEqualityComparer.Default.Equals(read.Local, local), out _))
+                    return true;
+            }
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Whether a comparison (<c>&lt;</c>, <c>==</c>, ..., or a pattern test <c>is &lt; n</c>) around <paramref name="token"/>,
+    /// within its expression, compares an operand <paramref name="isSubject"/> accepts; <paramref name="stoppedAt"/> is
+    /// the first node above the expression.
+    /// </summary>
+    private static bool EnclosingComparison(SyntaxToken token, SemanticModel model, Func<IOperation, bool> isSubject, out SyntaxNode? stoppedAt)
+    {
+        var node = token.Parent;
+        for (; node is ExpressionSyntax or ArgumentSyntax or BracketedArgumentListSyntax or ArgumentListSyntax; node = node.Parent)
+        {
+            if (node is BinaryExpressionSyntax binary && IsComparison(binary) && model.GetOperation(binary) is IBinaryOperation comparison &&
+                IsComparisonOperator(comparison) && (isSubject(comparison.LeftOperand) || isSubject(comparison.RightOperand)))
+            {
+                stoppedAt = node;
+                return true;
+            }
+            if (node is IsPatternExpressionSyntax && model.GetOperation(node) is IIsPatternOperation test && isSubject(test.Value))
+            {
+                stoppedAt = node;
+                return true;
+            }
+        }
+        stoppedAt = node;
+        return false;
     }
 
     private static bool IsComparison(BinaryExpressionSyntax binary) =>
@@ -290,9 +326,11 @@ internal sealed class LoaderCreation
             SyntaxKind.GreaterThanOrEqualExpression or SyntaxKind.EqualsExpression or SyntaxKind.NotEqualsExpression;
 
     private static bool ComparesActualBatchSize(IBinaryOperation b) =>
+        IsComparisonOperator(b) && (IsActualBatchSize(b.LeftOperand) || IsActualBatchSize(b.RightOperand));
+
+    private static bool IsComparisonOperator(IBinaryOperation b) =>
         b.OperatorKind is BinaryOperatorKind.LessThan or BinaryOperatorKind.LessThanOrEqual or BinaryOperatorKind.GreaterThan or
-            BinaryOperatorKind.GreaterThanOrEqual or BinaryOperatorKind.Equals or BinaryOperatorKind.NotEquals &&
-        (IsActualBatchSize(b.LeftOperand) || IsActualBatchSize(b.RightOperand));
+            BinaryOperatorKind.GreaterThanOrEqual or BinaryOperatorKind.Equals or BinaryOperatorKind.NotEquals;
 
     /// <summary><c>x.shape[0]</c>, <c>x.size(0)</c> or <c>x.size()[0]</c> on a tensor.</summary>
     public static bool IsActualBatchSize(IOperation operation)

@@ -22,6 +22,9 @@ internal static class LocalWrites
     public static LocalWrite? Reaching(List<LocalWrite> writes, ILocalReferenceOperation read)
     {
         if (writes.Count == 0) return null;
+        // A lambda or local function reads a captured local when it runs, not where it stands in the text: with more
+        // than one write, which one it sees is not known (`long n = 0; Func<..> f = ... / n; ... n = x.shape[0]; f(...)`).
+        if (writes.Count > 1 && IsCapturedRead(read)) return null;
         LocalWrite? last = null;
         foreach (var write in writes)
         {
@@ -30,6 +33,20 @@ internal static class LocalWrites
         }
         if (last is null || !SharesBranch(last.Operation, read)) return null;
         return last;
+    }
+
+    private static bool IsCapturedRead(ILocalReferenceOperation read)
+    {
+        for (var current = read.Parent; current is not null; current = current.Parent)
+        {
+            if (current is not (IAnonymousFunctionOperation or ILocalFunctionOperation)) continue;
+            foreach (var declaration in read.Local.DeclaringSyntaxReferences)
+            {
+                if (!current.Syntax.Span.Contains(declaration.Span)) return true;
+            }
+            return false;
+        }
+        return false;
     }
 
     private static bool SharesBranch(IOperation write, IOperation read)

@@ -163,6 +163,12 @@ public sealed class BG0001Tests
         await VerifyBatching.Diagnostics(source);
     }
 
+    [Fact]
+    public async Task Loader_with_a_batch_size_of_one_is_not_reported()
+    {
+        await VerifyBatching.Diagnostics(Detection("torch.utils.data.DataLoader(train, 1, shuffle: true)"));
+    }
+
     // Each spelling of "this batch is short" the loop can test (the comparison is found from the words shape/size), and
     // comparisons that test something else, which leave the loader reported.
     [Theory]
@@ -172,6 +178,10 @@ public sealed class BG0001Tests
     [InlineData("""if ((int)b["x"].shape[0] != 16) continue;""", false)]
     [InlineData("""if (!(b["x"].@shape[0] == 16)) continue;""", false)]
     [InlineData("""var full = new System.Func<bool>(() => b["x"].shape[0] == 16)(); if (!full) continue;""", false)]
+    [InlineData("""var n = b["x"].shape[0]; if (n < 16) continue;""", false)]
+    [InlineData("""if (b["x"].shape[0] is < 16) continue;""", false)]
+    [InlineData("""var n = b["x"].shape[1]; if (n < 16) continue;""", true)]
+    [InlineData("""var n = b["x"].shape[0]; var m = n + 1; if (m < 16) continue;""", true)]
     [InlineData("""if (b["x"].shape[1] != 16) continue;""", true)]
     [InlineData("""if (b["x"].shape[0] + 1 < 16) continue;""", true)]
     [InlineData("""var shapeSize = b["x"].numel(); if (shapeSize < 16) continue;""", true)]

@@ -320,6 +320,29 @@ public sealed class BG0003Tests
     }
 
     [Fact]
+    public async Task A_local_a_lambda_captures_and_the_loop_rewrites_is_not_read_where_it_was_first_written()
+    {
+        // The lambda runs after `batchSize = ...shape[0]`, not where `= 0` stands: its value is not known.
+        await VerifyLoss.Diagnostics(TestReferences.Usings + """
+            class Trainer
+            {
+                void Fit(nn.Module<Tensor, Tensor> net, optim.Optimizer opt, torch.utils.data.Dataset data)
+                {
+                    long batchSize = 0;
+                    Func<Tensor, Tensor, Tensor> lossFn = (p, t) => F.mse_loss(p, t, reduction: nn.Reduction.Sum) / batchSize;
+                    foreach (var b in torch.utils.data.DataLoader(data, 32, shuffle: true))
+                    {
+                        batchSize = b["x"].shape[0];
+                        var loss = lossFn(net.forward(b["x"]), b["y"]);
+                        loss.backward();
+                        opt.step();
+                    }
+                }
+            }
+            """);
+    }
+
+    [Fact]
     public async Task A_batch_size_setting_written_from_a_constant_or_a_caller_is_still_the_nominal_one()
     {
         await VerifyLoss.Diagnostics(TestReferences.Usings + """
