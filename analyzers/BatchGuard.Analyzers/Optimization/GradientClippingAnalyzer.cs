@@ -173,7 +173,7 @@ public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
             return false;
         }
 
-        private static readonly string[] ClippingWords = { "clip", "Clip", "CLIP", "clamp_", "Step", "AfterBackward" };
+        private static readonly string[] ClippingWords = { "clip", "Clip", "CLIP", "clamp_", "Step(", "AfterBackward" };
 
         private bool ClipsThroughNestedCode(ILoopOperation loop)
         {
