@@ -1,0 +1,141 @@
+using System;
+using System.Linq;
+using BatchGuard.Analyzers.BatchDegree;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace BatchGuard.Analyzers.Optimization;
+
+/// <summary>
+/// What counts as gradient clipping in one compilation: the calls BG0006 places (TorchSharp's clip_grad_* and the
+/// BatchGuard guard's AfterBackward), and for BG0007 any clipping a training loop reaches.
+/// </summary>
+internal sealed class ClippingCalls(TorchSharpSymbols torch, BatchGuardSymbols? guard)
+{
+    /// <summary>A call that clips the gradients in place and must run between backward() and step() (BG0006).</summary>
+    public bool IsClippingCall(IInvocationOperation call) =>
+        torch.IsTorchClipCall(call) && !OnlyMeasures(call) || guard?.IsAfterBackward(call) == true;
+
+    /// <summary>
+    /// <c>clip_grad_norm_(parameters, double.PositiveInfinity)</c>: an infinite bound changes no gradient, and the call
+    /// returns the total norm, the usual way to log it (anywhere in the iteration). Not clipping.
+    /// </summary>
+    private static bool OnlyMeasures(IInvocationOperation call)
+    {
+        foreach (var argument in call.Arguments)
+        {
+            if (argument.Parameter?.Ordinal != 1) continue;
+            return argument.Value.ConstantValue is { HasValue: true } bound &&
+                   (bound.Value is double d && double.IsPositiveInfinity(d) || bound.Value is float f && float.IsPositiveInfinity(f));
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// BG0007: any clipping in the loop, even misplaced (that is BG0006's business): a clipping call, a
+    /// <c>TrainingGuard.Step</c> (which clips itself), a call to the user's own helper whose name says it clips, or a
+    /// gradient clamped by hand; also inside lambdas and local functions of the loop, and in the local functions and
+    /// lambda-valued locals of the same method that the loop calls.
+    /// </summary>
+    public bool HasAnyClipping(TrainingLoop loop, SourceMarks marks) =>
+        loop.Calls.Any(IsAnyClipping) || MayClipThroughNestedCode(loop.Loop, marks) && ClipsThroughNestedCode(loop.Loop);
+
+    private bool IsAnyClipping(IInvocationOperation call) =>
+        IsClippingCall(call) || guard?.IsGuardStep(call) == true || IsOwnClippingHelper(call) || ClampsAGradient(call);
+
+    /// <summary>
+    /// Whether the method around the loop can hold clipping the loop's own calls do not show: its text names one of
+    /// the clipping calls (clip_grad_*, a *clip* helper, clamp_ on a gradient, the guard's Step/AfterBackward).
+    /// </summary>
+    private static bool MayClipThroughNestedCode(ILoopOperation loop, SourceMarks marks)
+    {
+        var root = CompilationIndex.Root(loop).Syntax;
+        var tree = root.SyntaxTree;
+        foreach (var word in ClippingWords)
+        {
+            if (marks.Mentions(tree, word, root.Span)) return true;
+        }
+        return false;
+    }
+
+    private static readonly string[] ClippingWords = { "clip", "Clip", "CLIP", "clamp_", "Step(", "AfterBackward" };
+
+    private bool ClipsThroughNestedCode(ILoopOperation loop)
+    {
+        var root = CompilationIndex.Root(loop);
+        foreach (var operation in loop.Body.DescendantsAndSelf())
+        {
+            if (operation is not IInvocationOperation call) continue;
+            // Calls inside the loop's lambdas and local functions are among the descendants.
+            if (IsAnyClipping(call)) return true;
+            if (CalledBody(call, root) is { } body && body.DescendantsAndSelf().OfType<IInvocationOperation>().Any(IsAnyClipping)) return true;
+        }
+        return false;
+    }
+
+    /// <summary>The body a call runs when it is a local function of the method, or a lambda held in a local of it.</summary>
+    private static IOperation? CalledBody(IInvocationOperation call, IOperation root)
+    {
+        var method = call.TargetMethod;
+        if (method.MethodKind == MethodKind.LocalFunction) return LocalFunctionBody(method, root);
+        if (method.MethodKind != MethodKind.DelegateInvoke || call.Instance?.WalkDownConversions() is not ILocalReferenceOperation local) return null;
+        foreach (var operation in root.DescendantsAndSelf())
+        {
+            if (operation is not IVariableDeclaratorOperation declarator || !SymbolEqualityComparer.Default.Equals(declarator.Symbol, local.Local)) continue;
+            return declarator.GetVariableInitializer()?.Value.WalkDownConversions() switch
+            {
+                IDelegateCreationOperation { Target: IAnonymousFunctionOperation lambda } => lambda.Body,
+                IDelegateCreationOperation { Target: IMethodReferenceOperation { Method: { MethodKind: MethodKind.LocalFunction } target } } =>
+                    LocalFunctionBody(target, root),
+                _ => null,
+            };
+        }
+        return null;
+    }
+
+    private static IOperation? LocalFunctionBody(IMethodSymbol function, IOperation root)
+    {
+        foreach (var operation in root.DescendantsAndSelf())
+        {
+            if (operation is ILocalFunctionOperation declared && SymbolEqualityComparer.Default.Equals(declared.Symbol, function.OriginalDefinition))
+                return (IOperation?)declared.Body ?? declared.IgnoredBody;
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Clipping by hand: <c>p.grad.clamp_(-1, 1)</c> (also <c>p.grad?.clamp_(...)</c>, <c>clip_</c>) bounds the
+    /// gradient itself, unlike <c>clamp</c> on the values a model computes.
+    /// </summary>
+    private static bool ClampsAGradient(IInvocationOperation call)
+    {
+        if (call.TargetMethod.Name is not ("clamp_" or "clip_")) return false;
+        var receiver = call.Instance?.WalkDownConversions();
+        if (receiver is IConditionalAccessInstanceOperation)
+        {
+            for (var parent = call.Parent; parent is not null; parent = parent.Parent)
+            {
+                if (parent is IConditionalAccessOperation access)
+                {
+                    receiver = access.Operation.WalkDownConversions();
+                    break;
+                }
+            }
+        }
+        return receiver switch
+        {
+            IPropertyReferenceOperation { Property.Name: "grad" } => true,
+            IInvocationOperation { TargetMethod.Name: "grad" } => true,
+            _ => false,
+        };
+    }
+
+    /// <summary>
+    /// A method named *clip* that is neither TorchSharp's nor BatchGuard's: a helper the user wrote (it may live in
+    /// another project of theirs, so it is not required to be in source). TorchSharp's own <c>clip</c>/<c>clamp</c>
+    /// family bounds tensor values, not gradients, and the runtime's API is recognised by symbol above.
+    /// </summary>
+    private bool IsOwnClippingHelper(IInvocationOperation call) =>
+        call.TargetMethod.Name.IndexOf("clip", System.StringComparison.OrdinalIgnoreCase) >= 0 &&
+        call.TargetMethod.ContainingAssembly?.Name is not ("TorchSharp" or "BatchGuard");
+}
