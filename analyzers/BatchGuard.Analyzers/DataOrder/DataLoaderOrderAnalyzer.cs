@@ -124,14 +124,23 @@ public sealed class DataLoaderOrderAnalyzer : TorchSharpAnalyzer
             _ => null,
         };
         if (symbol is null) return false;
-        if (symbol is not ILocalSymbol) return true;
+        if (symbol is not ILocalSymbol datasetLocal) return true;
         var declaration = symbol.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax();
         if (declaration is null) return false;
         for (var node = call.Syntax.Parent; node is not null; node = node.Parent)
         {
-            // Declared in a loop (its body, or a for/foreach variable): each iteration may see other data.
-            if (node is ForStatementSyntax or ForEachStatementSyntax or WhileStatementSyntax or DoStatementSyntax &&
+            // Declared in a loop (its body, or a for/foreach variable, deconstructed or not): each iteration may see other data.
+            if (node is ForStatementSyntax or CommonForEachStatementSyntax or WhileStatementSyntax or DoStatementSyntax &&
                 node.Span.Contains(declaration.Span))
+                return false;
+        }
+        // Declared before the loop but assigned in it (`trainSet = Fold(k);`): each iteration may see other data too.
+        for (var current = call.Parent; current is not null; current = current.Parent)
+        {
+            if (current is ILoopOperation loop && loop.Descendants().Any(o =>
+                    o is ISimpleAssignmentOperation { Target: ILocalReferenceOperation target } && SymbolEqualityComparer.Default.Equals(target.Local, datasetLocal) ||
+                    o is IDeconstructionAssignmentOperation deconstruction && deconstruction.Target.Descendants()
+                        .Any(t => t is ILocalReferenceOperation part && SymbolEqualityComparer.Default.Equals(part.Local, datasetLocal))))
                 return false;
         }
         return true;
@@ -154,10 +163,12 @@ public sealed class DataLoaderOrderAnalyzer : TorchSharpAnalyzer
 
         if (parameter.Name == DataLoaderOverloads.Seed)
         {
-            // null, an int?, or a value named like a seed is clearly a seed: fine.
+            // null, an int? (also by an explicit cast, `(int?)42`), or a value named like a seed is clearly a seed: fine,
+            // even when its name also mentions workers or threads (a worker seed is a seed).
             if (value.ConstantValue is { HasValue: true, Value: null } || value.Type is null) return;
             if (value.Type.OriginalDefinition.SpecialType == SpecialType.System_Nullable_T) return;
-            if (saysSeed && !saysWorkers) return;
+            if (argument.Value is IConversionOperation { IsImplicit: false, Type.OriginalDefinition.SpecialType: SpecialType.System_Nullable_T }) return;
+            if (saysSeed) return;
             if (saysWorkers) intended = DataLoaderOverloads.NumWorker;
         }
         else

@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Operations;
 
@@ -29,7 +30,7 @@ internal static class LoaderEpochs
         // Re-created in every iteration of a loop with the same seed: the same order every iteration.
         bool recreatedEachIteration = loopInvariantSeed && EnclosingLoops(creation).Count > 0;
 
-        var value = OutermostConversion(creation);
+        var value = OuterValue(creation);
         switch (value.Parent)
         {
             case IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator }:
@@ -60,19 +61,26 @@ internal static class LoaderEpochs
 
         var loopsAroundCreation = EnclosingLoops(creation);
         var creationFunction = EnclosingFunction(creation);
+        // The variable may hold other loaders too (`loader = DataLoader(valid, ...)`): a read belongs to the write that
+        // comes last before it in the text, and a loop that stores another loader does not repeat the reads on this one.
+        var writes = Writes(root, local);
+        var ownWrite = writes.Find(w => w.Span.Contains(creation.Syntax.Span));
+        var otherWrites = ownWrite is null ? null : writes.Where(w => w != ownWrite).Select(w => w.Operation).ToList();
         var enumerations = new List<IOperation>();
         foreach (var operation in root.Descendants())
         {
             if (operation is not ILocalReferenceOperation reference || !SymbolEqualityComparer.Default.Equals(reference.Local, local)) continue;
             var value = OutermostConversion(reference);
             if (value.Parent is ISimpleAssignmentOperation assignment && assignment.Target == value) continue; // a write
+            if (ownWrite is not null && EnclosingFunction(value) == creationFunction && LastWriteBefore(writes, value) is { } reaching && reaching != ownWrite)
+                continue; // reads another loader
 
             switch (Classify(value, creationFunction))
             {
                 case Use.Escapes:
                     return true;
                 case Use.Enumerates:
-                    if (RepeatsOutsideCreation(value, loopsAroundCreation, creationFunction)) return true;
+                    if (RepeatsOutsideCreation(value, loopsAroundCreation, creationFunction, otherWrites)) return true;
                     foreach (var earlier in enumerations)
                     {
                         if (!MutuallyExclusive(earlier, value)) return true;
@@ -84,8 +92,66 @@ internal static class LoaderEpochs
         return false;
     }
 
+    private sealed class Write(IOperation operation)
+    {
+        public IOperation Operation { get; } = operation;
+        public Microsoft.CodeAnalysis.Text.TextSpan Span => Operation.Syntax.Span;
+    }
+
+    /// <summary>The declaration and assignments that store a value into the local, in source order.</summary>
+    private static List<Write> Writes(IOperation root, ILocalSymbol local)
+    {
+        var writes = new List<Write>();
+        foreach (var operation in root.Descendants())
+        {
+            if (operation is IVariableDeclaratorOperation { Initializer: not null } declarator && SymbolEqualityComparer.Default.Equals(declarator.Symbol, local) ||
+                operation is ISimpleAssignmentOperation { Target: ILocalReferenceOperation target } && SymbolEqualityComparer.Default.Equals(target.Local, local))
+                writes.Add(new Write(operation));
+        }
+        return writes;
+    }
+
+    private static Write? LastWriteBefore(List<Write> writes, IOperation read)
+    {
+        Write? last = null;
+        foreach (var write in writes)
+        {
+            if (write.Span.End <= read.Syntax.SpanStart && (last is null || write.Span.End > last.Span.End)) last = write;
+        }
+        return last;
+    }
+
+    /// <summary>
+    /// The two operations never both run on one loader: different branches of one if/else, conditional expression or
+    /// switch, or one in a branch that always leaves the method and the other after that branch.
+    /// </summary>
+    private static bool MutuallyExclusive(IOperation a, IOperation b) =>
+        InDifferentBranches(a, b) || ExitsBefore(a, b) || ExitsBefore(b, a);
+
+    /// <summary>
+    /// <paramref name="first"/> sits in an if/else branch that ends by leaving the method (return, throw) and
+    /// <paramref name="second"/> comes after that branch: `if (quick) { one pass; return; } full pass;`.
+    /// </summary>
+    private static bool ExitsBefore(IOperation first, IOperation second)
+    {
+        for (IOperation child = first, current = first.Parent!; current is not null; child = current, current = current.Parent!)
+        {
+            if (current is IAnonymousFunctionOperation or ILocalFunctionOperation) return false;
+            if (current is IConditionalOperation conditional && child != conditional.Condition && LeavesTheMethod(child) &&
+                second.Syntax.SpanStart >= conditional.Syntax.Span.End)
+                return true;
+        }
+        return false;
+    }
+
+    private static bool LeavesTheMethod(IOperation branch)
+    {
+        var last = branch is IBlockOperation block ? (block.Operations.IsEmpty ? null : block.Operations[block.Operations.Length - 1]) : branch;
+        return last is IReturnOperation or IThrowOperation or IExpressionStatementOperation { Operation: IThrowOperation };
+    }
+
     /// <summary>The two operations sit in different branches of one if/else, conditional expression or switch.</summary>
-    private static bool MutuallyExclusive(IOperation a, IOperation b)
+    private static bool InDifferentBranches(IOperation a, IOperation b)
     {
         var ancestorsOfA = new List<IOperation>();
         for (var current = a; current is not null; current = current.Parent) ancestorsOfA.Add(current);
@@ -102,6 +168,7 @@ internal static class LoaderEpochs
                     (branchOfA == conditional.WhenTrue && childOfCommon == conditional.WhenFalse) ||
                     (branchOfA == conditional.WhenFalse && childOfCommon == conditional.WhenTrue),
                 ISwitchOperation => branchOfA is ISwitchCaseOperation && childOfCommon is ISwitchCaseOperation && branchOfA != childOfCommon,
+                ISwitchExpressionOperation => branchOfA is ISwitchExpressionArmOperation && childOfCommon is ISwitchExpressionArmOperation && branchOfA != childOfCommon,
                 _ => false,
             };
         }
@@ -121,6 +188,14 @@ internal static class LoaderEpochs
                 return invocation.TargetMethod.Name == "GetEnumerator" ? Use.Enumerates : Use.None;
             case IMemberReferenceOperation member when member.Instance == value:
                 return Use.None; // loader.Count, loader.batch_size, ...
+            case IConditionalAccessOperation access when access.Operation == value:
+                // loader?.Dispose(), loader?.Count: the same uses as without the '?'.
+                return access.WhenNotNull switch
+                {
+                    IInvocationOperation { Instance: IConditionalAccessInstanceOperation } call => call.TargetMethod.Name == "GetEnumerator" ? Use.Enumerates : Use.None,
+                    IMemberReferenceOperation { Instance: IConditionalAccessInstanceOperation } => Use.None,
+                    _ => Use.Escapes,
+                };
             case IArgumentOperation { Parent: IInvocationOperation call }
                 when call.TargetMethod.ContainingType is { Name: "Enumerable", ContainingNamespace: { Name: "Linq", ContainingNamespace: { Name: "System", ContainingNamespace.IsGlobalNamespace: true } } }:
                 return Use.Enumerates; // loader.First(), loader.ToList(): one pass
@@ -136,15 +211,36 @@ internal static class LoaderEpochs
         }
     }
 
-    /// <summary>True when a loop encloses the use but not the loader's creation, so the use repeats on one loader.</summary>
-    private static bool RepeatsOutsideCreation(IOperation use, List<ILoopOperation> loopsAroundCreation, IOperation? creationFunction)
+    /// <summary>
+    /// True when a loop encloses the use but not the loader's creation, so the use repeats on one loader — unless the
+    /// loop also stores another loader in the variable (<paramref name="otherWrites"/>): then the use sees this one once.
+    /// </summary>
+    private static bool RepeatsOutsideCreation(IOperation use, List<ILoopOperation> loopsAroundCreation, IOperation? creationFunction,
+        List<IOperation>? otherWrites = null)
     {
         IOperation child = use;
         for (var current = use.Parent; current is not null && current != creationFunction; child = current, current = current.Parent)
         {
-            if (current is ILoopOperation loop && !loopsAroundCreation.Contains(loop) &&
-                !(loop is IForEachLoopOperation forEach && forEach.Collection == child))
+            if (current is ILoopOperation loop && !loopsAroundCreation.Contains(loop) && !RunsOnce(loop, child) &&
+                !(otherWrites is not null && ContainsAny(loop, otherWrites)))
                 return true;
+        }
+        return false;
+    }
+
+    /// <summary>What a loop evaluates once: a foreach's collection, a for loop's initializer.</summary>
+    private static bool RunsOnce(ILoopOperation loop, IOperation child) =>
+        loop is IForEachLoopOperation forEach && forEach.Collection == child ||
+        loop is IForLoopOperation forLoop && forLoop.Before.Contains(child);
+
+    private static bool ContainsAny(IOperation ancestor, List<IOperation> operations)
+    {
+        foreach (var operation in operations)
+        {
+            for (var current = operation.Parent; current is not null; current = current.Parent)
+            {
+                if (current == ancestor) return true;
+            }
         }
         return false;
     }
@@ -157,8 +253,7 @@ internal static class LoaderEpochs
         {
             if (current is IAnonymousFunctionOperation or ILocalFunctionOperation) break;
             // A foreach evaluates its collection once: the creation in `foreach (var b in Create())` is not repeated.
-            if (current is ILoopOperation loop && !(loop is IForEachLoopOperation forEach && forEach.Collection == child))
-                loops.Add(loop);
+            if (current is ILoopOperation loop && !RunsOnce(loop, child)) loops.Add(loop);
         }
         return loops;
     }
@@ -177,5 +272,29 @@ internal static class LoaderEpochs
     {
         while (operation.Parent is IConversionOperation or IParenthesizedOperation) operation = operation.Parent;
         return operation;
+    }
+
+    /// <summary>
+    /// The value a creation is one of the results of: through conversions, <c>c ? a : b</c>, <c>a ?? b</c> and a switch
+    /// expression's arms (<c>var loader = shuffled ? DataLoader(..., seed: 3) : DataLoader(...);</c>).
+    /// </summary>
+    private static IOperation OuterValue(IOperation creation)
+    {
+        var value = OutermostConversion(creation);
+        while (true)
+        {
+            switch (value.Parent)
+            {
+                case IConditionalOperation conditional when conditional.WhenTrue == value || conditional.WhenFalse == value:
+                case ICoalesceOperation coalesce when coalesce.Value == value || coalesce.WhenNull == value:
+                    value = OutermostConversion(value.Parent);
+                    continue;
+                case ISwitchExpressionArmOperation arm when arm.Value == value && arm.Parent is ISwitchExpressionOperation switchExpression:
+                    value = OutermostConversion(switchExpression);
+                    continue;
+                default:
+                    return value;
+            }
+        }
     }
 }

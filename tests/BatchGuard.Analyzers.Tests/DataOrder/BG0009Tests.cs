@@ -209,6 +209,114 @@ public sealed class BG0009Tests
             """));
     }
 
+    // Single passes and per-epoch loaders written in ways an earlier version took for more than one epoch.
+    [Theory]
+    [InlineData("""
+        IterableDataLoader? loader = null;
+        try
+        {
+            loader = torch.utils.data.DataLoader(data, 32, shuffle: true, seed: 3);
+            foreach (var batch in loader) Step(batch);
+        }
+        finally { loader?.Dispose(); }
+        Console.WriteLine(loader?.Count);
+        """)]
+    [InlineData("""
+        IterableDataLoader? loader = null;
+        for (int epoch = 0; epoch < 10; epoch++)
+        {
+            loader?.Dispose();
+            loader = torch.utils.data.DataLoader(data, 32, shuffle: true, seed: 100 + epoch);
+            foreach (var batch in loader) Step(batch);
+        }
+        """)]
+    [InlineData("""
+        var loader = torch.utils.data.DataLoader(data, 32, shuffle: true, seed: 1);
+        foreach (var batch in loader) Step(batch);
+        loader.Dispose();
+        loader = torch.utils.data.DataLoader(valid, 32, shuffle: true, seed: 1);
+        foreach (var batch in loader) Step(batch);
+        loader.Dispose();
+        """)]
+    [InlineData("""
+        var loader = torch.utils.data.DataLoader(data, 32, shuffle: true, seed: 7);
+        for (int epoch = 0; epoch < 10; epoch++)
+        {
+            foreach (var batch in loader) Step(batch);
+            loader.Dispose();
+            loader = torch.utils.data.DataLoader(data, 32, shuffle: true, seed: 8 + epoch);
+        }
+        """)]
+    [InlineData("""
+        using var loader = torch.utils.data.DataLoader(data, 32, shuffle: true, seed: 3);
+        if (quick)
+        {
+            foreach (var batch in loader.Take(2)) Step(batch);
+            return;
+        }
+        foreach (var batch in loader) Step(batch);
+        """)]
+    [InlineData("""
+        using var loader = quick ? torch.utils.data.DataLoader(data, 32, shuffle: true, seed: 3) : torch.utils.data.DataLoader(data, 32);
+        foreach (var batch in loader) Step(batch);
+        """)]
+    [InlineData("""
+        using var loader = given ?? torch.utils.data.DataLoader(data, 32, shuffle: true, seed: 3);
+        foreach (var batch in loader) Step(batch);
+        """)]
+    [InlineData("""
+        using var loader = (quick ? 1 : 0) switch { 0 => torch.utils.data.DataLoader(data, 32, shuffle: true, seed: 3), _ => torch.utils.data.DataLoader(data, 32) };
+        foreach (var batch in loader) Step(batch);
+        """)]
+    [InlineData("""
+        using var loader = torch.utils.data.DataLoader(data, 32, shuffle: true, seed: 3);
+        for (var it = loader.GetEnumerator(); it.MoveNext();) Step(it.Current);
+        """)]
+    [InlineData("""
+        foreach (var (trainSet, testSet) in folds)
+        {
+            using var loader = torch.utils.data.DataLoader(trainSet, 32, shuffle: true, seed: 42);
+            foreach (var batch in loader) Step(batch);
+        }
+        """)]
+    [InlineData("""
+        torch.utils.data.IterableDataset current = data;
+        for (var k = 0; k < folds.Length; k++)
+        {
+            current = folds[k].Train;
+            using var loader = torch.utils.data.DataLoader(current, 32, shuffle: true, seed: 42);
+            foreach (var batch in loader) Step(batch);
+        }
+        """)]
+    public async Task Single_passes_and_loaders_replaced_every_epoch_are_not_flagged(string body)
+    {
+        await VerifyBG0009.Diagnostics(Trainer($$"""
+                static torch.utils.data.IterableDataset valid = torch.utils.data.TensorDataset(x, y);
+                static (torch.utils.data.IterableDataset Train, torch.utils.data.IterableDataset Test)[] folds = { (data, valid) };
+
+                void Run(bool quick, IterableDataLoader? given)
+                {
+                    {{body}}
+                }
+            """));
+    }
+
+    [Fact]
+    public async Task A_loader_the_same_variable_held_before_is_still_judged_on_its_own_uses()
+    {
+        // Reassigning the variable does not hide the first loader's epoch loop.
+        await VerifyBG0009.Diagnostics(Trainer("""
+                void Run()
+                {
+                    var loader = torch.utils.data.DataLoader(data, 32, shuffle: true, {|BG0009:seed: 1|});
+                    for (int epoch = 0; epoch < 3; epoch++)
+                        foreach (var batch in loader) Step(batch);
+                    loader = torch.utils.data.DataLoader(data, 32, shuffle: true, seed: 2);
+                    foreach (var batch in loader) Step(batch);
+                }
+            """));
+    }
+
     [Fact]
     public async Task Unseeded_unshuffled_or_null_seeded_loaders_are_not_flagged()
     {

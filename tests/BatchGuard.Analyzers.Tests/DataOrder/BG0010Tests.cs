@@ -111,8 +111,12 @@ public sealed class BG0010Tests
     public async Task Arguments_that_clearly_are_what_they_bind_to_are_not_flagged()
     {
         await VerifyBG0010.Diagnostics(Code("""
-                void Create(int seed, int? maybeSeed, int randomSeed, int workers, IEnumerable<long> order)
+                void Create(int seed, int? maybeSeed, int randomSeed, int workers, IEnumerable<long> order, int workerSeed, int baseSeed)
                 {
+                    // A seed whose name also mentions workers or threads is still a seed; so is an explicit int?.
+                    var g = torch.utils.data.DataLoader(data, 32, true, CPU, workerSeed);
+                    var h = torch.utils.data.DataLoader(data, 32, true, CPU, baseSeed + Environment.CurrentManagedThreadId);
+                    var i = torch.utils.data.DataLoader(data, 32, true, CPU, (int?)42);
                     var a = torch.utils.data.DataLoader(data, 32, true, CPU, null);
                     var b = torch.utils.data.DataLoader(data, 32, true, CPU, seed);
                     var c = torch.utils.data.DataLoader(data, 32, true, CPU, maybeSeed);
