@@ -107,7 +107,7 @@ internal sealed partial class DegreeEvaluator
             {
                 var value = Eval(receiver, frame, loss);
                 var min = arguments.FirstOrDefault(a => a.Parameter?.Name is "min" or "minimum" or "min_value" or "value") ?? arguments.FirstOrDefault();
-                if (value.IsCount) return min is not null && IsPositiveConstant(min.Value) ? value.Guarded() : value;
+                if (value.IsCount) return min is not null && KeepsOffZero(min.Value, Eval(min.Value, frame, loss: false)) ? value.Guarded() : value;
                 // Clamping a reduced value (a normaliser, typically at 1) keeps its scale for every batch that matters.
                 if (value.Kind == ValueKind.Reduced) return value;
                 return value.Kind == ValueKind.PerSample && value.Degree == 0 ? BatchValue.PerSample(0) : BatchValue.Unknown;

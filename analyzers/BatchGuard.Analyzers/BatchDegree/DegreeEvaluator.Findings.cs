@@ -27,6 +27,7 @@ internal sealed partial class DegreeEvaluator
 
     private void ReportCountThatCanBeZero(IOperation divisor, BatchValue count, IOperation site)
     {
+        if (MayBeGuarded(divisor)) return;
         var kind = count.IsHost ? "host" : "tensor";
         var guard = count.IsHost ? $"Math.Max({Text(divisor)}, 1)" : ".clamp_min(1)";
         Record(RuleIds.DivisionByCountThatCanBeZero, site, divisor, new object[] { Text(divisor), guard },
@@ -43,6 +44,72 @@ internal sealed partial class DegreeEvaluator
     }
 
     private static string Text(IOperation operation) => LoaderCreation.Shorten(operation.Syntax.ToString());
+
+    /// <summary>
+    /// Whether the method that divides by a count may keep it off zero in a way the value itself does not show: a
+    /// condition anywhere in the method (if, ?:, while, switch) that reads the count, what it was computed from, or a
+    /// local computed from those (<c>if (!positives.any().item&lt;bool&gt;()) continue;</c>, <c>if (nPos == 0) return;</c>,
+    /// a helper's <c>if (den.item&lt;long&gt;() == 0) return ...;</c>), or an in-place clamp or add on one of them
+    /// (<c>numPos.clamp_min_(1)</c>). Broad on purpose: BG0005 is a warning, and a guard it cannot read must not be
+    /// reported as missing.
+    /// </summary>
+    private static bool MayBeGuarded(IOperation divisor)
+    {
+        var watched = new HashSet<ISymbol>(SymbolEqualityComparer.Default);
+        foreach (var symbol in ReadSymbols(divisor)) watched.Add(symbol);
+        // What the count was computed from: `var numPos = positives.sum();` adds positives.
+        foreach (var symbol in watched.ToList())
+        {
+            if (symbol is not ILocalSymbol local) continue;
+            foreach (var reference in local.DeclaringSyntaxReferences)
+            {
+                if (divisor.SemanticModel?.GetOperation(reference.GetSyntax()) is IVariableDeclaratorOperation { Initializer.Value: { } initial })
+                    watched.UnionWith(ReadSymbols(initial));
+            }
+        }
+        var root = CompilationIndex.Root(divisor);
+        var operations = root.PreOrder();
+        // Locals computed from those: `long nPos = numPos.item<long>();`, `bool any = positives.any().item<bool>();`.
+        foreach (var operation in operations)
+        {
+            if (operation is IVariableDeclaratorOperation { Initializer.Value: { } value } declarator && ReadSymbols(value).Any(watched.Contains))
+                watched.Add(declarator.Symbol);
+        }
+        foreach (var operation in operations)
+        {
+            var tested = operation switch
+            {
+                IConditionalOperation conditional => conditional.Condition,
+                IWhileLoopOperation loop => loop.Condition,
+                ISwitchOperation @switch => @switch.Value,
+                ISwitchExpressionOperation @switch => @switch.Value,
+                IInvocationOperation { TargetMethod.Name: "clamp_" or "clamp_min_" or "clip_" or "add_", Instance: { } instance } => instance,
+                _ => null,
+            };
+            if (tested is not null && ReadSymbols(tested).Any(watched.Contains)) return true;
+        }
+        return false;
+    }
+
+    /// <summary>The locals, parameters and fields an operation reads.</summary>
+    private static IEnumerable<ISymbol> ReadSymbols(IOperation operation)
+    {
+        foreach (var descendant in operation.DescendantsAndSelf())
+        {
+            switch (descendant)
+            {
+                case ILocalReferenceOperation local:
+                    yield return local.Local;
+                    break;
+                case IParameterReferenceOperation parameter:
+                    yield return parameter.Parameter;
+                    break;
+                case IFieldReferenceOperation field:
+                    yield return field.Field.OriginalDefinition;
+                    break;
+            }
+        }
+    }
 
     /// <summary>
     /// <c>pred.shape[0]</c> for a numerator like <c>(pred - y).abs().sum()</c>: the leftmost simple reference (a

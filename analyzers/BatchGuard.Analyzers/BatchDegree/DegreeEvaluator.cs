@@ -431,9 +431,9 @@ internal sealed partial class DegreeEvaluator
                 if (left.IsTensorWithDegree && right.IsTensorWithDegree)
                     return left.Kind == right.Kind && left.Degree == right.Degree ? BatchValue.Join(left, right) : BatchValue.Unknown;
                 if (left.IsTensorWithDegree && IsConstant(right))
-                    return kind == BinaryOperatorKind.Add && IsPositiveConstant(rightOperation) ? left.Guarded().WithoutMask() : left.WithoutMask();
+                    return kind == BinaryOperatorKind.Add && KeepsOffZero(rightOperation, right) ? left.Guarded().WithoutMask() : left.WithoutMask();
                 if (right.IsTensorWithDegree && IsConstant(left))
-                    return kind == BinaryOperatorKind.Add && IsPositiveConstant(leftOperation) ? right.Guarded().WithoutMask() : BatchValue.Unknown;
+                    return kind == BinaryOperatorKind.Add && KeepsOffZero(leftOperation, left) ? right.Guarded().WithoutMask() : BatchValue.Unknown;
                 return BatchValue.Unknown;
 
             case BinaryOperatorKind.Multiply:
@@ -478,9 +478,12 @@ internal sealed partial class DegreeEvaluator
                 if (loss && !_batchesAreFull) ReportSumOverNominalBatchSize(numeratorOperation, divisorOperation, site);
                 return BatchValue.Reduced(0); // what the author meant; do not cascade into BG0004
             }
-            return numerator.WithoutMask();
+            return numerator.IsCount ? BatchValue.Unknown : numerator.WithoutMask();
         }
-        if (divisor.Kind == ValueKind.Constant) return numerator.IsCount ? numerator : numerator.WithoutMask();
+        // A count divided by a constant or a batch size setting (x.shape[0] / MicroBatchSize: the number of micro-batches
+        // of a batch) is no longer the batch's size: a loss divided by it may be one of that many backward() calls that
+        // add up to the mean.
+        if (divisor.Kind == ValueKind.Constant) return numerator.IsCount ? BatchValue.Unknown : numerator.WithoutMask();
         if (divisor.Kind == ValueKind.Reduced)
         {
             if (divisor.CanBeZero && loss) ReportCountThatCanBeZero(divisorOperation, divisor, site);
@@ -497,6 +500,14 @@ internal sealed partial class DegreeEvaluator
     }
 
     private static bool IsConstant(BatchValue value) => value.Kind is ValueKind.Constant or ValueKind.NominalBatchSize;
+
+    /// <summary>
+    /// Whether adding <paramref name="operation"/> (or clamping at it) keeps a count off zero: a positive constant, or a
+    /// setting whose value is not a known constant (an epsilon or a minimum held in a local, field or parameter:
+    /// <c>n + eps</c>, <c>clamp_min(minCount)</c>). A setting of unknown sign counts: a miss is better than a false positive.
+    /// </summary>
+    private static bool KeepsOffZero(IOperation operation, BatchValue value) =>
+        IsPositiveConstant(operation) || !operation.WalkDownConversions().ConstantValue.HasValue && value.Kind == ValueKind.Constant;
 
     private static bool IsPositiveConstant(IOperation operation) =>
         operation.WalkDownConversions().ConstantValue is { HasValue: true, Value: { } value } &&

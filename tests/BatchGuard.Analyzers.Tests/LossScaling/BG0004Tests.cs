@@ -28,6 +28,24 @@ public sealed class BG0004Tests
         }
         """;
 
+    // Gradient accumulation inside one loader batch: the micro-batches' losses, each divided by their number, add up
+    // to the batch mean over that many backward() calls. The number of chunks is not the batch's size.
+    [Theory]
+    [InlineData("long chunks = b[0].shape[0] / 4;")]
+    [InlineData("long chunks = (b[0].shape[0] + MicroBatchSize - 1) / MicroBatchSize;")]
+    public async Task Dividing_by_the_number_of_micro_batches_is_not_normalising_twice(string chunks)
+    {
+        await VerifyLoss.Diagnostics(Train($$"""
+            {{chunks}}
+            for (var i = 0; i < b[0].shape[0]; i += MicroBatchSize)
+            {
+                var end = (int)Math.Min(i + MicroBatchSize, b[0].shape[0]);
+                var loss = F.mse_loss(net.forward(b[0][i..end]), y[i..end]) / chunks;
+                loss.backward();
+            }
+            """, "const int MicroBatchSize = 4;"));
+    }
+
     [Fact]
     public async Task Mean_loss_divided_again_by_the_actual_batch_size_is_reported()
     {

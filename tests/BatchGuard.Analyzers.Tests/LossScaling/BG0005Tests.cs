@@ -77,6 +77,78 @@ public sealed class BG0005Tests
             """));
     }
 
+    // Guards an earlier version did not read, each found by a review of realistic code.
+    [Theory]
+    [InlineData("""
+        if (!positives.any().item<bool>()) continue;
+        var loss = conf.sum() / positives.sum();
+        """)]
+    [InlineData("""
+        if (positives.sum().item<long>() == 0) continue;
+        var loss = conf.sum() / positives.sum();
+        """)]
+    [InlineData("""
+        var numPos = positives.sum();
+        long nPos = numPos.item<long>();
+        if (nPos == 0) continue;
+        var loss = conf.sum() / numPos;
+        """)]
+    [InlineData("""
+        var numPos = positives.sum();
+        numPos.clamp_min_(1);
+        var loss = conf.sum() / numPos;
+        """)]
+    [InlineData("""
+        double eps = 1e-6;
+        var loss = conf.sum() / (positives.sum() + eps);
+        """)]
+    [InlineData("""
+        var loss = MaskedMean(conf, positives);
+        """)]
+    [InlineData("""
+        var loss = SafeDiv(conf.sum(), positives.sum());
+        """)]
+    [InlineData("""
+        var loss = conf.sum() / positives.sum();
+        if (!positives.any().item<bool>()) continue;
+        """)]
+    public async Task Counts_guarded_in_other_ways_are_not_reported(string body)
+    {
+        await VerifyLoss.Diagnostics(TestReferences.Usings + $$"""
+            class Trainer
+            {
+                static Tensor MaskedMean(Tensor v, Tensor m, double eps = 1e-8) => (v * m).sum() / (m.sum() + eps);
+                static Tensor SafeDiv(Tensor num, Tensor den)
+                {
+                    if (den.item<long>() == 0) return num * 0;
+                    return num / den;
+                }
+
+                void Train(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer, torch.utils.data.Dataset train)
+                {
+                    foreach (var b in torch.utils.data.DataLoader(train, 16, shuffle: true, drop_last: true))
+                    {
+                        var conf = net.forward(b["x"]);
+                        var positives = b["y"] > 0;
+                        {{body}}
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task A_guard_on_something_else_does_not_hide_an_unguarded_count()
+    {
+        await VerifyLoss.Diagnostics(Train("""
+            if (conf.shape[0] == 0) continue;
+            var loss = {|BG0005:conf.sum() / positives.sum()|};
+            loss.backward();
+            """));
+    }
+
     [Fact]
     public async Task Division_by_the_actual_batch_size_is_not_reported()
     {
