@@ -49,7 +49,8 @@ internal sealed partial class DegreeEvaluator
     /// Whether the method that divides by a count may keep it off zero in a way the value itself does not show: a
     /// condition anywhere in the method (if, ?:, while, switch) that reads the count, what it was computed from, or a
     /// local computed from those (<c>if (!positives.any().item&lt;bool&gt;()) continue;</c>, <c>if (nPos == 0) return;</c>,
-    /// a helper's <c>if (den.item&lt;long&gt;() == 0) return ...;</c>), or an in-place clamp or add on one of them
+    /// a helper's <c>if (den.item&lt;long&gt;() == 0) return ...;</c>, a test before calling the local function that
+    /// divides by its parameter), or an in-place clamp or add on one of them
     /// (<c>numPos.clamp_min_(1)</c>). Broad on purpose: BG0005 is a warning, and a guard it cannot read must not be
     /// reported as missing.
     /// </summary>
@@ -69,6 +70,20 @@ internal sealed partial class DegreeEvaluator
         }
         var root = CompilationIndex.Root(divisor);
         var operations = root.PreOrder();
+        // A local function that divides by its parameter: what its calls in the method pass for it
+        // (`if (!positives.any().item<bool>()) continue; ... MaskedMean(pred, positives)`).
+        foreach (var symbol in watched.ToList())
+        {
+            if (symbol is not IParameterSymbol { ContainingSymbol: IMethodSymbol { MethodKind: MethodKind.LocalFunction } function } parameter) continue;
+            foreach (var operation in operations)
+            {
+                if (operation is not IInvocationOperation call || !SymbolEqualityComparer.Default.Equals(call.TargetMethod.OriginalDefinition, function.OriginalDefinition)) continue;
+                foreach (var argument in call.Arguments)
+                {
+                    if (argument.Parameter?.Ordinal == parameter.Ordinal) watched.UnionWith(ReadSymbols(argument.Value));
+                }
+            }
+        }
         // Locals computed from those: `long nPos = numPos.item<long>();`, `bool any = positives.any().item<bool>();`.
         foreach (var operation in operations)
         {

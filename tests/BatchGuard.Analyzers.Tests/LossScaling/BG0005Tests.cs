@@ -112,6 +112,11 @@ public sealed class BG0005Tests
         var loss = conf.sum() / positives.sum();
         if (!positives.any().item<bool>()) continue;
         """)]
+    [InlineData("""
+        if (!positives.any().item<bool>()) continue;
+        Tensor Mean(Tensor v, Tensor m) => (v * m).sum() / m.sum();
+        var loss = Mean(conf, positives);
+        """)]
     public async Task Counts_guarded_in_other_ways_are_not_reported(string body)
     {
         await VerifyLoss.Diagnostics(TestReferences.Usings + $$"""
