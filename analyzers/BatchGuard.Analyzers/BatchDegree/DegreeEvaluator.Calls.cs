@@ -106,7 +106,8 @@ internal sealed partial class DegreeEvaluator
             case "clamp_min" or "clamp_min_" or "clamp" or "clamp_" or "clip":
             {
                 var value = Eval(receiver, frame, loss);
-                var min = arguments.FirstOrDefault(a => a.Parameter?.Name is "min" or "minimum" or "min_value" or "value") ?? arguments.FirstOrDefault();
+                var min = arguments.FirstOrDefault(a => a.Parameter?.Name is "min" or "minimum" or "min_value" or "value") ??
+                          arguments.FirstOrDefault(a => a.Parameter?.Name is not ("max" or "maximum" or "max_value"));
                 if (value.IsCount) return min is not null && KeepsOffZero(min.Value, Eval(min.Value, frame, loss: false)) ? value.Guarded() : value;
                 // Clamping a reduced value (a normaliser, typically at 1) keeps its scale for every batch that matters.
                 if (value.Kind == ValueKind.Reduced) return value;

@@ -36,9 +36,11 @@ internal sealed partial class DegreeEvaluator
 
     private void Record(string rule, IOperation site, IOperation divisor, object[] args, ImmutableDictionary<string, string?> properties)
     {
-        if (!_findings.TryGetValue(new FindingKey(rule, site.Syntax), out var finding))
+        var key = new FindingKey(rule, site.Syntax);
+        if (!_findings.TryGetValue(key, out var finding))
         {
-            _findings[new FindingKey(rule, site.Syntax)] = finding = new LossFinding(rule, site, divisor, args, properties);
+            _findings[key] = finding = new LossFinding(rule, site, divisor, args, properties);
+            _created.Add(key);
         }
         _touched.Add(finding);
     }
@@ -84,10 +86,12 @@ internal sealed partial class DegreeEvaluator
                 }
             }
         }
-        // Locals computed from those: `long nPos = numPos.item<long>();`, `bool any = positives.any().item<bool>();`.
+        // Locals computed from those: `long nPos = numPos.item<long>();`, `bool any = positives.any().item<bool>();` (not
+        // one that divides by them, like the loss itself: a test of the loss for logging is no guard of the count).
         foreach (var operation in operations)
         {
-            if (operation is IVariableDeclaratorOperation { Initializer.Value: { } value } declarator && ReadSymbols(value).Any(watched.Contains))
+            if (operation is IVariableDeclaratorOperation { Initializer.Value: { } value } declarator && ReadSymbols(value).Any(watched.Contains) &&
+                !value.DescendantsAndSelf().Any(o => o is IBinaryOperation { OperatorKind: BinaryOperatorKind.Divide } or IInvocationOperation { TargetMethod.Name: "div" or "div_" or "divide" }))
                 watched.Add(declarator.Symbol);
         }
         foreach (var operation in operations)

@@ -28,13 +28,16 @@ internal sealed partial class DegreeEvaluator
     // Per root (one backward() call). Values already computed and the evaluations in progress live in their Frame:
     // a new root starts from a new frame.
     private int _inProgress;
-    // Fields and properties read as a loss, a criterion or a loss function: their joined writes, and those being
-    // evaluated (a write that reads its own member, `_ema = _ema + ...`, is a cycle: followed naively it doubles the
-    // work at every level).
-    private readonly Dictionary<ISymbol, BatchValue> _memberValues = new(SymbolEqualityComparer.Default);
+    // Fields and properties read as a loss, a criterion or a loss function whose writes are being evaluated: a write
+    // that reads its own member (`_ema = _ema + ...`) is a cycle, and followed naively doubles the work at every level.
     private readonly HashSet<ISymbol> _membersInProgress = new(SymbolEqualityComparer.Default);
+    // Settings named like the batch size already judged (does it hold a batch's actual size?), and those being judged:
+    // a write or call site that reads the same setting again is a cycle, answered "no".
+    private readonly Dictionary<ISymbol, bool> _holdsActualSize = new(SymbolEqualityComparer.Default);
     private readonly HashSet<IOperation> _collections = new(IdentityComparer.Instance);
     private readonly List<LossFinding> _touched = new();
+    // The findings the last evaluation added (not merely touched), so that it can be taken back (RetractLastEvaluation).
+    private readonly List<FindingKey> _created = new();
     private ImmutableArray<LoaderCreation> _feedingLoaders;
     private bool _batchesAreFull;
 
@@ -57,10 +60,11 @@ internal sealed partial class DegreeEvaluator
         IEnumerable<IOperation> enclosingCollections, bool batchesAreFull)
     {
         _inProgress = 0;
-        _memberValues.Clear();
         _membersInProgress.Clear();
+        _holdsActualSize.Clear();
         _collections.Clear();
         _touched.Clear();
+        _created.Clear();
         _feedingLoaders = feedingLoaders;
         _batchesAreFull = batchesAreFull;
         if (backward.Instance is null) return BatchValue.Unknown;
@@ -71,6 +75,17 @@ internal sealed partial class DegreeEvaluator
             finding.FeedingCollections.UnionWith(enclosingCollections);
         }
         return result;
+    }
+
+    /// <summary>Whether the last evaluation found a sum divided by the nominal batch size (BG0003), which depends on the feeding loaders.</summary>
+    public bool LastEvaluationFoundSumOverNominalBatchSize => _touched.Any(f => f.RuleId == RuleIds.SumDividedByNominalBatchSize);
+
+    /// <summary>Removes the findings the last evaluation added, to evaluate the same <c>backward()</c> again with more facts.</summary>
+    public void RetractLastEvaluation()
+    {
+        foreach (var key in _created) _findings.Remove(key);
+        _created.Clear();
+        _touched.Clear();
     }
 
     /// <summary>
@@ -248,18 +263,14 @@ internal sealed partial class DegreeEvaluator
         {
             // A loss, criterion or loss function stored in a field: agree over every write in the compilation.
             var key = member.OriginalDefinition;
-            if (_memberValues.TryGetValue(key, out var known)) return known;
             if (frame.Depth >= MaxCallDepth || !_membersInProgress.Add(key)) return BatchValue.Unknown;
             try
             {
                 var writes = _index.WritesTo(member);
-                var joined = BatchValue.Unknown;
-                if (writes.Count is > 0 and <= 4)
-                {
-                    joined = Eval(writes[0], new Frame(null, null, frame.Depth + 1), loss: false);
-                    for (var i = 1; i < writes.Count; i++) joined = BatchValue.Join(joined, Eval(writes[i], new Frame(null, null, frame.Depth + 1), loss: false));
-                }
-                return _memberValues[key] = joined;
+                if (writes.Count == 0 || writes.Count > 4) return BatchValue.Unknown;
+                var joined = Eval(writes[0], new Frame(null, null, frame.Depth + 1), loss: false);
+                for (var i = 1; i < writes.Count; i++) joined = BatchValue.Join(joined, Eval(writes[i], new Frame(null, null, frame.Depth + 1), loss: false));
+                return joined;
             }
             finally
             {
@@ -282,21 +293,31 @@ internal sealed partial class DegreeEvaluator
     }
 
     /// <summary>
-    /// A field or property named like the batch size that may hold the actual size of a batch, not the setting: a
-    /// property whose getter computes anything but a constant or a setting (<c>long BatchSize => X.shape[0]</c>), or a
+    /// A field or property named like the batch size that holds the actual size of a batch, not the setting: a
+    /// property whose getter computes it from a batch (<c>long BatchSize => X.shape[0]</c>), or a
     /// member the same method sets from a batch (<c>currentBatchSize = x.shape[0]</c>). Its name does not make it the
     /// nominal size. (Writes in other methods are not looked at: that would need the whole compilation for every
     /// setting named like the batch size, and keep the finding from showing as the user types.)
     /// </summary>
-    private bool HoldsABatchsActualSize(IMemberReferenceOperation reference, Frame frame)
+    private bool HoldsABatchsActualSize(IMemberReferenceOperation reference, Frame frame) =>
+        Judged(reference.Member.OriginalDefinition, () => HoldsABatchsActualSizeUncached(reference, frame));
+
+    /// <summary>A setting's answer, computed once per <c>backward()</c>; a cycle (the setting asked again while judged) is "no".</summary>
+    private bool Judged(ISymbol setting, Func<bool> judge)
+    {
+        if (_holdsActualSize.TryGetValue(setting, out var known)) return known;
+        _holdsActualSize[setting] = false;
+        return _holdsActualSize[setting] = judge();
+    }
+
+    private bool HoldsABatchsActualSizeUncached(IMemberReferenceOperation reference, Frame frame)
     {
         if (frame.Depth >= MaxCallDepth) return false;
         var member = reference.Member;
         if (member is IPropertySymbol { GetMethod: { } getter } && HasABody(getter))
         {
-            if (_index.BodyOf(getter) is not { } body) return true;
-            var value = CallBody(body, ImmutableArray<IArgumentOperation>.Empty, frame, null, loss: false, getter);
-            return value.Kind is not (ValueKind.Constant or ValueKind.NominalBatchSize);
+            if (_index.BodyOf(getter) is not { } body) return false;
+            return IsFromABatch(CallBody(body, ImmutableArray<IArgumentOperation>.Empty, frame, null, loss: false, getter));
         }
         foreach (var operation in CompilationIndex.Root(reference).PreOrder())
         {
@@ -313,7 +334,10 @@ internal sealed partial class DegreeEvaluator
     /// x.shape[0])</c>). Only asked when the read is in no loop of its own method, so the method may run once per batch:
     /// a parameter read in a loop over the batches holds one value for all of them, a setting.
     /// </summary>
-    private bool ReceivesABatchsActualSize(IParameterReferenceOperation read, Frame frame)
+    private bool ReceivesABatchsActualSize(IParameterReferenceOperation read, Frame frame) =>
+        Judged(read.Parameter.OriginalDefinition, () => ReceivesABatchsActualSizeUncached(read, frame));
+
+    private bool ReceivesABatchsActualSizeUncached(IParameterReferenceOperation read, Frame frame)
     {
         var parameter = read.Parameter;
         if (parameter.ContainingSymbol is not IMethodSymbol method || frame.Depth >= MaxCallDepth || InALoopOfItsBody(read)) return false;

@@ -285,14 +285,21 @@ internal sealed class LoaderCreation
 
         bool LocalIsCompared(ILocalSymbol local)
         {
+            if (local.Name.Length == 0) return false; // a name not typed yet
             foreach (var use in marks.WholeWordTokens(bodySyntax.SyntaxTree, local.Name, bodySyntax))
             {
+                // Only a test that skips: `if (n < BatchSize) continue;` (not `for (i = 0; i < n; ...)`, a loop over the batch).
                 if (EnclosingComparison(use, model, o => o.WalkDownConversions() is ILocalReferenceOperation read &&
-                        SymbolEqualityComparer.Default.Equals(read.Local, local), out _))
+                        SymbolEqualityComparer.Default.Equals(read.Local, local), out var comparison) &&
+                    comparison?.Parent is IfStatementSyntax { Statement: var then } ifStatement && ifStatement.Condition == comparison && Skips(then))
                     return true;
             }
             return false;
         }
+
+        static bool Skips(StatementSyntax statement) =>
+            statement is ContinueStatementSyntax or BreakStatementSyntax or ReturnStatementSyntax or ThrowStatementSyntax ||
+            statement is BlockSyntax { Statements.Count: > 0 } block && Skips(block.Statements[block.Statements.Count - 1]);
     }
 
     /// <summary>

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Linq;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Operations;
 
@@ -120,7 +121,19 @@ internal sealed class TrainingLossAnalysis
     {
         var symbols = lookup.Symbols;
         var loops = EnclosingLoaderLoops(backward, symbols);
-        var sites = loops.Count == 0 && !InAnyLoop(backward) && CallSiteLoops(backward, lookup) is { } callers ? callers : new List<List<IForEachLoopOperation>> { loops };
+        var sites = new List<List<IForEachLoopOperation>> { loops };
+        if (loops.Count == 0 && !InAnyLoop(backward))
+        {
+            // A step method's call sites need the whole compilation: look for them only when a finding depends on the
+            // loaders (BG0003), so that the step's other findings still show as the user types.
+            if (StepFunction(backward) is null)
+            {
+                evaluator.EvaluateBackward(backward, ImmutableArray<LoaderCreation>.Empty, Array.Empty<IOperation>(), batchesAreFull: false);
+                if (!evaluator.LastEvaluationFoundSumOverNominalBatchSize) return;
+                evaluator.RetractLastEvaluation();
+            }
+            if (CallSiteLoops(backward, lookup) is { } callers) sites = callers;
+        }
         var loaders = ImmutableArray.CreateBuilder<LoaderCreation>();
         var collections = new List<IOperation>();
         var batchesAreFull = true;
@@ -158,13 +171,19 @@ internal sealed class TrainingLossAnalysis
     /// loops around each place the step is called; null when a call site is in no such loop, the step is used other
     /// than by calling it, or no call site is visible.
     /// </summary>
+    /// <summary>The innermost lambda or local function around the operation; null in the member body itself.</summary>
+    private static IOperation? StepFunction(IOperation operation)
+    {
+        for (var current = operation.Parent; current is not null; current = current.Parent)
+        {
+            if (current is IAnonymousFunctionOperation or ILocalFunctionOperation) return current;
+        }
+        return null;
+    }
+
     private static List<List<IForEachLoopOperation>>? CallSiteLoops(IOperation backward, ISourceLookup lookup)
     {
-        IOperation? body = null;
-        for (var current = backward.Parent; current is not null && body is null; current = current.Parent)
-        {
-            if (current is IAnonymousFunctionOperation or ILocalFunctionOperation) body = current;
-        }
+        var body = StepFunction(backward);
         var root = CompilationIndex.Root(backward);
         IEnumerable<IOperation>? calls = body switch
         {
@@ -174,7 +193,7 @@ internal sealed class TrainingLossAnalysis
             IAnonymousFunctionOperation lambda => LambdaLocal(lambda) is { } local
                 ? UsesOf(root, lambda, o => o is ILocalReferenceOperation read && SymbolEqualityComparer.Default.Equals(read.Local, local) ? read : null)
                 : null,
-            _ => root.SemanticModel?.GetDeclaredSymbol(root.Syntax) is IMethodSymbol { MethodKind: MethodKind.Ordinary } method
+            _ => root.SemanticModel?.GetDeclaredSymbol(root.Syntax) is IMethodSymbol { MethodKind: MethodKind.Ordinary } method && !UsedAsAMethodGroup(method)
                 ? lookup.CallsTo(method).Where(call => !ReferenceEquals(CompilationIndex.Root(call), root))
                 : null,
         };
@@ -195,6 +214,26 @@ internal sealed class TrainingLossAnalysis
             result.Add(loops);
         }
         return result.Count > 0 ? result : null;
+    }
+
+    /// <summary>
+    /// Whether the method's name stands in its type other than as the called expression of a call (<c>Action step =
+    /// Step;</c>, <c>loader.ForEach(Step)</c>): its call sites would not be all the places it runs from. (Uses outside its
+    /// type are not looked for.)
+    /// </summary>
+    private static bool UsedAsAMethodGroup(IMethodSymbol method)
+    {
+        foreach (var reference in method.ContainingType.DeclaringSyntaxReferences)
+        {
+            foreach (var name in reference.GetSyntax().DescendantNodes().OfType<SimpleNameSyntax>())
+            {
+                if (name.Identifier.ValueText != method.Name) continue;
+                SyntaxNode used = name.Parent is MemberAccessExpressionSyntax access && access.Name == name ? access : name;
+                if (used.Parent is InvocationExpressionSyntax invocation && invocation.Expression == used) continue;
+                return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>The operations of <paramref name="root"/> outside <paramref name="body"/> that <paramref name="select"/> keeps.</summary>

@@ -72,7 +72,7 @@ internal static class LoaderEpochs
             if (operation is not ILocalReferenceOperation reference || !SymbolEqualityComparer.Default.Equals(reference.Local, local)) continue;
             var value = OutermostConversion(reference);
             if (value.Parent is ISimpleAssignmentOperation assignment && assignment.Target == value) continue; // a write
-            if (ownWrite is not null && EnclosingFunction(value) == creationFunction && LastWriteBefore(writes, value) is { } reaching && reaching != ownWrite)
+            if (ownWrite is not null && EnclosingFunction(value) == creationFunction && LastWriteBefore(writes, ownWrite, value) is { } reaching && reaching != ownWrite)
                 continue; // reads another loader
 
             switch (Classify(value, creationFunction))
@@ -80,7 +80,8 @@ internal static class LoaderEpochs
                 case Use.Escapes:
                     return true;
                 case Use.Enumerates:
-                    if (RepeatsOutsideCreation(value, loopsAroundCreation, creationFunction, otherWrites)) return true;
+                    var replacing = otherWrites?.Where(w => RunsWheneverReaching(w, value)).ToList();
+                    if (RepeatsOutsideCreation(value, loopsAroundCreation, creationFunction, replacing)) return true;
                     foreach (var earlier in enumerations)
                     {
                         if (!MutuallyExclusive(earlier, value)) return true;
@@ -111,14 +112,35 @@ internal static class LoaderEpochs
         return writes;
     }
 
-    private static Write? LastWriteBefore(List<Write> writes, IOperation read)
+    /// <summary>
+    /// The write a read sees: the last one before it in the text among this loader's own and the writes that run whenever
+    /// the code around the read does (a loader stored under an `if` may not be the one read).
+    /// </summary>
+    private static Write? LastWriteBefore(List<Write> writes, Write own, IOperation read)
     {
         Write? last = null;
         foreach (var write in writes)
         {
-            if (write.Span.End <= read.Syntax.SpanStart && (last is null || write.Span.End > last.Span.End)) last = write;
+            if (write.Span.End > read.Syntax.SpanStart || last is not null && write.Span.End <= last.Span.End) continue;
+            if (write == own || RunsWheneverReaching(write.Operation, read)) last = write;
         }
         return last;
+    }
+
+    /// <summary>
+    /// Whether a write is not conditional relative to a read: between the write and the innermost operation that
+    /// contains both there is no branch (if/else, ?:, switch case, catch, ??, ?.) and no loop of its own.
+    /// </summary>
+    private static bool RunsWheneverReaching(IOperation write, IOperation read)
+    {
+        var aroundRead = new HashSet<IOperation>();
+        for (var current = read; current is not null; current = current.Parent) aroundRead.Add(current);
+        for (IOperation child = write, current = write.Parent!; current is not null && !aroundRead.Contains(current); child = current, current = current.Parent!)
+        {
+            if (current is IConditionalOperation conditional && child != conditional.Condition) return false;
+            if (current is ISwitchCaseOperation or ICatchClauseOperation or ICoalesceOperation or IConditionalAccessOperation or ILoopOperation) return false;
+        }
+        return true;
     }
 
     /// <summary>
@@ -147,7 +169,14 @@ internal static class LoaderEpochs
     private static bool LeavesTheMethod(IOperation branch)
     {
         var last = branch is IBlockOperation block ? (block.Operations.IsEmpty ? null : block.Operations[block.Operations.Length - 1]) : branch;
-        return last is IReturnOperation or IThrowOperation or IExpressionStatementOperation { Operation: IThrowOperation };
+        // return and yield break leave; yield return comes back. A throw leaves unless a try around it may catch it.
+        if (last is IReturnOperation { Kind: OperationKind.Return or OperationKind.YieldBreak }) return true;
+        if (last is not (IThrowOperation or IExpressionStatementOperation { Operation: IThrowOperation })) return false;
+        for (var current = branch.Parent; current is not null; current = current.Parent)
+        {
+            if (current is ITryOperation { Catches.IsEmpty: false }) return false;
+        }
+        return true;
     }
 
     /// <summary>The two operations sit in different branches of one if/else, conditional expression or switch.</summary>

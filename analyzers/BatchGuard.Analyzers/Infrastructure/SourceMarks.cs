@@ -107,6 +107,8 @@ internal sealed class SourceMarks
 
     private static int[] Positions(string text, string word)
     {
+        // An empty word (a name not typed yet) is found nowhere: IndexOf("") would match at every position, forever.
+        if (word.Length == 0) return Array.Empty<int>();
         var found = new List<int>();
         for (var at = text.IndexOf(word, StringComparison.Ordinal); at >= 0; at = text.IndexOf(word, at + word.Length, StringComparison.Ordinal))
             found.Add(at);

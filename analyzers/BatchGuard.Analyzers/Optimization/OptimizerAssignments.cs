@@ -49,6 +49,7 @@ internal static class OptimizerAssignments
                     break;
                 // Written where no value can be read off: by a call (out/ref) or a deconstruction. Unknown.
                 case IArgumentOperation { Parameter.RefKind: RefKind.Out or RefKind.Ref, Value: ILocalReferenceOperation byRef } when SymbolEqualityComparer.Default.Equals(byRef.Local, local):
+                case IArgumentOperation { Parameter.RefKind: RefKind.Out, Value: IDeclarationExpressionOperation { Expression: ILocalReferenceOperation declared } } when SymbolEqualityComparer.Default.Equals(declared.Local, local):
                 case IDeconstructionAssignmentOperation deconstruction when deconstruction.Target.DescendantsAndSelf()
                     .Any(t => t is ILocalReferenceOperation part && SymbolEqualityComparer.Default.Equals(part.Local, local)):
                     return default;

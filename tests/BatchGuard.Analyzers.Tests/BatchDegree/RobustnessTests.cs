@@ -152,6 +152,87 @@ public sealed class RobustnessTests
         await Verify<BatchDegreeAnalyzer>.Diagnostics(source);
     }
 
+    /// <summary>Runs the batch-degree analyzer on one file, failing on any analyzer exception, within a time limit that turns a hang into a failure.</summary>
+    private static async Task AnalyzeWithin(TimeSpan limit, string source)
+    {
+        var references = await TestReferences.Net80.ResolveAsync(LanguageNames.CSharp, CancellationToken.None);
+        var compilation = CSharpCompilation.Create("Probe", new[] { CSharpSyntaxTree.ParseText(TestReferences.Usings + source, path: "Probe.cs") },
+            references.Add(TestReferences.TorchSharp), new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary));
+        var failures = new List<Exception>();
+        var options = new CompilationWithAnalyzersOptions(new AnalyzerOptions(ImmutableArray<AdditionalText>.Empty),
+            (exception, _, _) => failures.Add(exception), concurrentAnalysis: false, logAnalyzerExecutionTime: false);
+        await compilation.WithAnalyzers(ImmutableArray.Create<DiagnosticAnalyzer>(new BatchDegreeAnalyzer()), options)
+            .GetAnalyzerDiagnosticsAsync().WaitAsync(limit);
+        Assert.Empty(failures);
+    }
+
+    // A declaration whose name is not typed yet has a local named "": searching the text for "" never advanced, and the
+    // analyzer filled memory until the process died.
+    [Fact(Timeout = 120_000)]
+    public async Task A_local_whose_name_is_not_typed_yet_does_not_hang_the_analyzer()
+    {
+        await AnalyzeWithin(TimeSpan.FromSeconds(110), """
+            class Trainer
+            {
+                void Train(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer, torch.utils.data.Dataset train)
+                {
+                    foreach (var b in torch.utils.data.DataLoader(train, 16, shuffle: true))
+                    {
+                        long  = b[0].shape[0];
+                        var loss = (net.forward(b[0]) - b[1]).abs().sum() / 16;
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """);
+    }
+
+    // Whether a setting named like the batch size holds a batch's actual size is judged once per backward(): each write
+    // (or call site) that read the setting again used to judge it again, one level deeper, about k^6 times in all.
+    [Theory(Timeout = 120_000)]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Settings_named_like_the_batch_size_that_read_themselves_are_judged_once(bool member)
+    {
+        var writes = string.Concat(Enumerable.Range(0, 24).Select(i => $"            if (flag{i % 2}) _batchSize = _batchSize * 2;\n"));
+        var calls = string.Concat(Enumerable.Range(0, 40).Select(i => $"        if (x.shape[0] > {i + 1}) Fit(net, optimizer, x, y, batchSize);\n"));
+        await AnalyzeWithin(TimeSpan.FromSeconds(110), member
+            ? $$"""
+                class Trainer
+                {
+                    int _batchSize = 16;
+                    bool flag0, flag1;
+                    void Train(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer)
+                    {
+                        var data = torch.utils.data.TensorDataset(randn(1000, 4), randn(1000, 1));
+                        for (int epoch = 0; epoch < 10; epoch++)
+                        {
+                            foreach (var b in torch.utils.data.DataLoader(data, 16, drop_last: true))
+                            {
+                                var loss = (net.forward(b[0]) - b[1]).abs().sum() / _batchSize;
+                                loss.backward();
+                                optimizer.step();
+                            }
+                {{writes}}
+                        }
+                    }
+                }
+                """
+            : $$"""
+                class Trainer
+                {
+                    void Fit(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer, Tensor x, Tensor y, int batchSize)
+                    {
+                        var loss = (net.forward(x) - y).abs().sum() / batchSize;
+                        loss.backward();
+                        optimizer.step();
+                {{calls}}
+                    }
+                }
+                """);
+    }
+
     [Fact]
     public async Task A_very_long_chain_of_locals_is_abandoned_not_followed_to_the_end()
     {

@@ -317,6 +317,59 @@ public sealed class BG0009Tests
             """));
     }
 
+    // A loader stored under a condition may not be the one read; `yield return` comes back: the seeded loader still
+    // serves every epoch.
+    [Theory]
+    [InlineData("""
+        if (small) loader = torch.utils.data.DataLoader(valid, 8);
+        for (int epoch = 0; epoch < 10; epoch++)
+            foreach (var batch in loader) Step(batch);
+        """)]
+    [InlineData("""
+        for (int epoch = 0; epoch < 100; epoch++)
+        {
+            if (epoch == 50) loader = torch.utils.data.DataLoader(valid, 32);
+            foreach (var batch in loader) Step(batch);
+        }
+        """)]
+    [InlineData("""
+        for (int epoch = 0; epoch < 100; epoch++)
+        {
+            foreach (var batch in loader) Step(batch);
+            if (epoch == 99) loader = torch.utils.data.DataLoader(valid, 32);
+        }
+        """)]
+    public async Task A_loader_replaced_only_under_a_condition_still_serves_every_epoch(string body)
+    {
+        await VerifyBG0009.Diagnostics(Trainer($$"""
+                static torch.utils.data.IterableDataset valid = torch.utils.data.TensorDataset(x, y);
+
+                void Run(bool small)
+                {
+                    var loader = torch.utils.data.DataLoader(data, 32, shuffle: true, {|BG0009:seed: 1|});
+                    {{body}}
+                }
+            """));
+    }
+
+    [Fact]
+    public async Task A_pass_before_yield_return_is_not_the_only_one()
+    {
+        await VerifyBG0009.Diagnostics(Trainer("""
+                IEnumerable<int> Run(bool warm)
+                {
+                    var loader = torch.utils.data.DataLoader(data, 32, shuffle: true, {|BG0009:seed: 1|});
+                    if (warm)
+                    {
+                        foreach (var batch in loader) Step(batch);
+                        yield return 0;
+                    }
+                    foreach (var batch in loader) Step(batch);
+                    yield return 1;
+                }
+            """));
+    }
+
     [Fact]
     public async Task Unseeded_unshuffled_or_null_seeded_loaders_are_not_flagged()
     {

@@ -342,6 +342,62 @@ public sealed class BG0003Tests
             """);
     }
 
+    [Theory]
+    // A property computed from other settings is a setting.
+    [InlineData("int PerDevice = 8; int Devices = 2; int BatchSize => PerDevice * Devices;", "")]
+    // A loop over a batch's size is not a skip of short batches.
+    [InlineData("int BatchSize = 16;", "var n = b[0].shape[0]; for (long i = 0; i < n; i += 4) { }")]
+    public async Task A_batch_size_setting_stays_the_nominal_one(string members, string before)
+    {
+        await VerifyLoss.Diagnostics(TestReferences.Usings + $$"""
+            class Trainer
+            {
+                {{members}}
+                void Train(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer)
+                {
+                    var data = torch.utils.data.TensorDataset(randn(1000, 4), randn(1000, 1));
+                    foreach (var b in torch.utils.data.DataLoader(data, 16, shuffle: true))
+                    {
+                        {{before}}
+                        var loss = {|BG0003:(net.forward(b[0]) - b[1]).abs().sum() / BatchSize|};
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task A_step_method_also_used_as_a_method_group_is_not_judged_by_its_direct_calls_alone()
+    {
+        // Called directly from a drop_last loop, but also through a delegate from a loop with short batches.
+        await VerifyLoss.Diagnostics(TestReferences.Usings + """
+            class Trainer
+            {
+                const int BatchSize = 16;
+                readonly nn.Module<Tensor, Tensor> _net = nn.Linear(4, 1);
+                readonly optim.Optimizer _opt;
+                Trainer(optim.Optimizer opt) => _opt = opt;
+
+                void Step(Tensor x, Tensor y)
+                {
+                    var loss = {|BG0003:(_net.forward(x) - y).abs().sum() / BatchSize|};
+                    _opt.zero_grad();
+                    loss.backward();
+                    _opt.step();
+                }
+
+                void Train(torch.utils.data.Dataset data)
+                {
+                    foreach (var b in torch.utils.data.DataLoader(data, BatchSize, drop_last: true)) Step(b["x"], b["y"]);
+                    Action<Tensor, Tensor> step = Step;
+                    foreach (var b in torch.utils.data.DataLoader(data, BatchSize, shuffle: true)) step(b["x"], b["y"]);
+                }
+            }
+            """);
+    }
+
     [Fact]
     public async Task A_batch_size_setting_written_from_a_constant_or_a_caller_is_still_the_nominal_one()
     {

@@ -47,6 +47,36 @@ public sealed class BG0004Tests
     }
 
     [Fact]
+    public async Task A_criterion_field_first_met_deep_in_a_helper_chain_is_still_known_at_the_top()
+    {
+        await VerifyLoss.Diagnostics(TestReferences.Usings + """
+            class Trainer
+            {
+                readonly nn.Module<Tensor, Tensor, Tensor> _criterion = MakeCriterion();
+                static nn.Module<Tensor, Tensor, Tensor> MakeCriterion() => nn.MSELoss();
+
+                Tensor D1(Tensor p, Tensor y) => D2(p, y);
+                Tensor D2(Tensor p, Tensor y) => D3(p, y);
+                Tensor D3(Tensor p, Tensor y) => D4(p, y);
+                Tensor D4(Tensor p, Tensor y) => D5(p, y);
+                Tensor D5(Tensor p, Tensor y) => _criterion.forward(p, y);
+
+                void Train(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer, torch.utils.data.Dataset train)
+                {
+                    foreach (var b in torch.utils.data.DataLoader(train, 16, drop_last: true))
+                    {
+                        var pred = net.forward(b["x"]);
+                        var y = b["y"];
+                        var loss = D1(pred, y) + {|BG0004:_criterion.forward(pred, y) / y.shape[0]|};
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """);
+    }
+
+    [Fact]
     public async Task Mean_loss_divided_again_by_the_actual_batch_size_is_reported()
     {
         await VerifyLoss.Diagnostics(Train("""

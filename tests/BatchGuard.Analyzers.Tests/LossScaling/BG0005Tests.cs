@@ -145,6 +145,17 @@ public sealed class BG0005Tests
     }
 
     [Fact]
+    public async Task A_test_of_the_loss_itself_is_no_guard_of_the_count()
+    {
+        await VerifyLoss.Diagnostics(Train("""
+            var loss = {|BG0005:conf.sum() / positives.sum()|};
+            loss.backward();
+            var value = loss.item<float>();
+            if (value > 100) Console.WriteLine("spike");
+            """));
+    }
+
+    [Fact]
     public async Task A_guard_on_something_else_does_not_hide_an_unguarded_count()
     {
         await VerifyLoss.Diagnostics(Train("""

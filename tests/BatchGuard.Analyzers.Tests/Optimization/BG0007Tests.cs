@@ -213,6 +213,8 @@ public sealed class BG0007Tests
                 {
                     optim.Optimizer byOut = optim.Adam(model.parameters());
                     MakeSgd(model, out byOut);
+                    MakeSgd(model, out var declaredByOut);
+                    if (x is null) declaredByOut = optim.Adam(model.parameters());
                     optim.Optimizer deconstructed = optim.Adam(model.parameters());
                     int version;
                     (version, deconstructed) = Build(model);
@@ -221,6 +223,7 @@ public sealed class BG0007Tests
                     {
                         model.forward(x).mean().backward();
                         byOut.step();
+                        declaredByOut.step();
                         deconstructed.step();
                         _field.step();
                         Initialised.step();
