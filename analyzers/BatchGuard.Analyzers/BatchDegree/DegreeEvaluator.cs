@@ -340,7 +340,7 @@ internal sealed partial class DegreeEvaluator
     private bool ReceivesABatchsActualSizeUncached(IParameterReferenceOperation read, Frame frame)
     {
         var parameter = read.Parameter;
-        if (parameter.ContainingSymbol is not IMethodSymbol method || frame.Depth >= MaxCallDepth || InALoopOfItsBody(read)) return false;
+        if (parameter.ContainingSymbol is not IMethodSymbol method || frame.Depth >= MaxCallDepth || read.IsInALoopOfItsBody()) return false;
         var calls = method.MethodKind == MethodKind.LocalFunction
             ? CompilationIndex.Root(read).PreOrder().Where(o => o is IInvocationOperation call &&
                 SymbolEqualityComparer.Default.Equals(call.TargetMethod.OriginalDefinition, method.OriginalDefinition))
@@ -359,16 +359,6 @@ internal sealed partial class DegreeEvaluator
                 if (argument.Parameter?.Ordinal == parameter.Ordinal && !argument.Value.ConstantValue.HasValue &&
                     IsFromABatch(Eval(argument.Value, new Frame(null, null, frame.Depth + 1), loss: false))) return true;
             }
-        }
-        return false;
-    }
-
-    private static bool InALoopOfItsBody(IOperation operation)
-    {
-        for (var current = operation.Parent; current is not null; current = current.Parent)
-        {
-            if (current is IAnonymousFunctionOperation or ILocalFunctionOperation) return false;
-            if (current is ILoopOperation) return true;
         }
         return false;
     }

@@ -122,11 +122,11 @@ internal sealed class TrainingLossAnalysis
         var symbols = lookup.Symbols;
         var loops = EnclosingLoaderLoops(backward, symbols);
         var sites = new List<List<IForEachLoopOperation>> { loops };
-        if (loops.Count == 0 && !InAnyLoop(backward))
+        if (loops.Count == 0 && !backward.IsInALoopOfItsBody())
         {
             // A step method's call sites need the whole compilation: look for them only when a finding depends on the
             // loaders (BG0003), so that the step's other findings still show as the user types.
-            if (StepFunction(backward) is null)
+            if (backward.EnclosingFunction() is null)
             {
                 evaluator.EvaluateBackward(backward, ImmutableArray<LoaderCreation>.Empty, Array.Empty<IOperation>(), batchesAreFull: false);
                 if (!evaluator.LastEvaluationFoundSumOverNominalBatchSize) return;
@@ -155,35 +155,14 @@ internal sealed class TrainingLossAnalysis
                loaders.Length > 0 && loaders.All(l => !l.CanYieldShortBatch && (dropLastHonoured || l.IsExact));
     }
 
-    /// <summary>Whether a loop of the same body (not across a lambda or local function) encloses the operation.</summary>
-    private static bool InAnyLoop(IOperation operation)
-    {
-        for (var current = operation.Parent; current is not null; current = current.Parent)
-        {
-            if (current is IAnonymousFunctionOperation or ILocalFunctionOperation) return false;
-            if (current is ILoopOperation) return true;
-        }
-        return false;
-    }
-
     /// <summary>
     /// For a <c>backward()</c> in a training step (a method, a local function, or a lambda held in a local), the loader
     /// loops around each place the step is called; null when a call site is in no such loop, the step is used other
     /// than by calling it, or no call site is visible.
     /// </summary>
-    /// <summary>The innermost lambda or local function around the operation; null in the member body itself.</summary>
-    private static IOperation? StepFunction(IOperation operation)
-    {
-        for (var current = operation.Parent; current is not null; current = current.Parent)
-        {
-            if (current is IAnonymousFunctionOperation or ILocalFunctionOperation) return current;
-        }
-        return null;
-    }
-
     private static List<List<IForEachLoopOperation>>? CallSiteLoops(IOperation backward, ISourceLookup lookup)
     {
-        var body = StepFunction(backward);
+        var body = backward.EnclosingFunction();
         var root = CompilationIndex.Root(backward);
         IEnumerable<IOperation>? calls = body switch
         {

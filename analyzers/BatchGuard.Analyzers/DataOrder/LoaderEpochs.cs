@@ -47,7 +47,7 @@ internal static class LoaderEpochs
             case IPropertyInitializerOperation property:
                 return new Verdict(true, property.InitializedProperties.Length > 0 ? property.InitializedProperties[0].Name : null);
             default:
-                var use = Classify(value, EnclosingFunction(creation));
+                var use = Classify(value, creation.EnclosingFunction());
                 return new Verdict(recreatedEachIteration || use == Use.Escapes, null);
         }
     }
@@ -60,7 +60,7 @@ internal static class LoaderEpochs
         while (root.Parent is not null) root = root.Parent;
 
         var loopsAroundCreation = EnclosingLoops(creation);
-        var creationFunction = EnclosingFunction(creation);
+        var creationFunction = creation.EnclosingFunction();
         // The variable may hold other loaders too (`loader = DataLoader(valid, ...)`): a read belongs to the write that
         // comes last before it in the text, and a loop that stores another loader does not repeat the reads on this one.
         var writes = Writes(root, local);
@@ -72,7 +72,7 @@ internal static class LoaderEpochs
             if (operation is not ILocalReferenceOperation reference || !SymbolEqualityComparer.Default.Equals(reference.Local, local)) continue;
             var value = OutermostConversion(reference);
             if (value.Parent is ISimpleAssignmentOperation assignment && assignment.Target == value) continue; // a write
-            if (ownWrite is not null && EnclosingFunction(value) == creationFunction && LastWriteBefore(writes, ownWrite, value) is { } reaching && reaching != ownWrite)
+            if (ownWrite is not null && value.EnclosingFunction() == creationFunction && LastWriteBefore(writes, ownWrite, value) is { } reaching && reaching != ownWrite)
                 continue; // reads another loader
 
             switch (Classify(value, creationFunction))
@@ -208,7 +208,7 @@ internal static class LoaderEpochs
     private static Use Classify(IOperation value, IOperation? creationFunction)
     {
         // Inside a lambda or local function the loader was captured: the use can run any number of times, or later.
-        if (EnclosingFunction(value) != creationFunction) return Use.Escapes;
+        if (value.EnclosingFunction() != creationFunction) return Use.Escapes;
         switch (value.Parent)
         {
             case IForEachLoopOperation loop when loop.Collection == value:
@@ -285,16 +285,6 @@ internal static class LoaderEpochs
             if (current is ILoopOperation loop && !RunsOnce(loop, child)) loops.Add(loop);
         }
         return loops;
-    }
-
-    /// <summary>The innermost lambda or local function around the operation; null in the member body itself.</summary>
-    private static IOperation? EnclosingFunction(IOperation operation)
-    {
-        for (var current = operation.Parent; current is not null; current = current.Parent)
-        {
-            if (current is IAnonymousFunctionOperation or ILocalFunctionOperation) return current;
-        }
-        return null;
     }
 
     private static IOperation OutermostConversion(IOperation operation)

@@ -25,6 +25,27 @@ internal static class OperationExtensions
         }
     }
 
+    /// <summary>The innermost lambda or local function around the operation; null in the member body itself.</summary>
+    public static IOperation? EnclosingFunction(this IOperation operation)
+    {
+        for (var current = operation.Parent; current is not null; current = current.Parent)
+        {
+            if (current is IAnonymousFunctionOperation or ILocalFunctionOperation) return current;
+        }
+        return null;
+    }
+
+    /// <summary>Whether a loop of the same body (not across a lambda or local function) encloses the operation.</summary>
+    public static bool IsInALoopOfItsBody(this IOperation operation)
+    {
+        for (var current = operation.Parent; current is not null; current = current.Parent)
+        {
+            if (current is IAnonymousFunctionOperation or ILocalFunctionOperation) return false;
+            if (current is ILoopOperation) return true;
+        }
+        return false;
+    }
+
     /// <summary>
     /// The operation and every operation below it, in pre-order (the order of <c>DescendantsAndSelf()</c>), collected
     /// without <c>Descendants()</c>'s enumerator allocation per node: BatchGuard walks whole method bodies, and on a
