@@ -52,8 +52,8 @@ internal sealed partial class DegreeEvaluator
     /// condition anywhere in the method (if, ?:, while, switch) that reads the count, what it was computed from, or a
     /// local computed from those (<c>if (!positives.any().item&lt;bool&gt;()) continue;</c>, <c>if (nPos == 0) return;</c>,
     /// a helper's <c>if (den.item&lt;long&gt;() == 0) return ...;</c>, a test before calling the local function that
-    /// divides by its parameter), or an in-place clamp or add on one of them
-    /// (<c>numPos.clamp_min_(1)</c>). Broad on purpose: BG0005 is a warning, and a guard it cannot read must not be
+    /// divides by its parameter), an in-place clamp or add on one of them (<c>numPos.clamp_min_(1)</c>), or a call that
+    /// checks one of them (<see cref="ChecksAWatchedValue"/>: <c>Debug.Assert(n &gt; 0)</c>, <c>ThrowIfZero(n)</c>). Broad on purpose: BG0005 is a warning, and a guard it cannot read must not be
     /// reported as missing.
     /// </summary>
     private static bool MayBeGuarded(IOperation divisor)
@@ -106,6 +106,37 @@ internal sealed partial class DegreeEvaluator
                 _ => null,
             };
             if (tested is not null && ReadSymbols(tested).Any(watched.Contains)) return true;
+            if (operation is IExpressionStatementOperation { Operation: IInvocationOperation call } && ChecksAWatchedValue(call, watched)) return true;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Whether a call whose result is discarded is made to check the count: an assertion given a condition on it (a
+    /// <c>bool</c> parameter: <c>Debug.Assert(n &gt; 0)</c>, <c>Trace.Assert</c>, <c>Contract.Requires</c>, a test framework's
+    /// <c>Assert.True</c>), or a throw helper or guard named as one given the count (<c>ArgumentOutOfRangeException.ThrowIfZero(n)</c>,
+    /// <c>ThrowIfNegativeOrZero</c>, <c>Guard.Against.Zero(n)</c>, a user's <c>RequirePositive(n)</c> or <c>EnsureNonZero(n)</c>).
+    /// Logging the count is no guard.
+    /// </summary>
+    private static bool ChecksAWatchedValue(IInvocationOperation call, HashSet<ISymbol> watched)
+    {
+        var namedAsAGuard = NamesAGuard(call.TargetMethod.Name) || NamesAGuard(call.TargetMethod.ContainingType?.Name);
+        foreach (var argument in call.Arguments)
+        {
+            if (!namedAsAGuard && argument.Parameter?.Type.SpecialType != SpecialType.System_Boolean) continue;
+            if (ReadSymbols(argument.Value).Any(watched.Contains)) return true;
+        }
+        return false;
+    }
+
+    private static readonly string[] GuardWords = { "throw", "require", "ensure", "check", "assert", "guard", "against", "validate", "verify", "positive", "zero" };
+
+    private static bool NamesAGuard(string? name)
+    {
+        if (name is null) return false;
+        foreach (var word in GuardWords)
+        {
+            if (name.IndexOf(word, StringComparison.OrdinalIgnoreCase) >= 0) return true;
         }
         return false;
     }

@@ -144,6 +144,69 @@ public sealed class BG0005Tests
             """);
     }
 
+    // Assertions and throw helpers state that the count is never zero (found on realistic code: the count checked by a
+    // call, not a condition). The throw is the user's choice; the warning's NaN cannot happen past it.
+    [Theory]
+    [InlineData("ArgumentOutOfRangeException.ThrowIfZero(n);")]
+    [InlineData("ArgumentOutOfRangeException.ThrowIfNegativeOrZero(n);")]
+    [InlineData("System.Diagnostics.Debug.Assert(n > 0);")]
+    [InlineData("System.Diagnostics.Trace.Assert(n != 0, \"a batch without positives\");")]
+    [InlineData("RequirePositive(n);")]
+    [InlineData("Guard.NotZero(n);")]
+    public async Task A_count_checked_by_an_assertion_or_a_throw_helper_is_not_reported(string guard)
+    {
+        await VerifyLoss.Diagnostics(TestReferences.Usings + $$"""
+            static class Guard { public static void NotZero(long value) { if (value == 0) throw new ArgumentException(); } }
+
+            class Trainer
+            {
+                static void RequirePositive(long value) { if (value <= 0) throw new ArgumentOutOfRangeException(nameof(value)); }
+
+                void Train(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer, torch.utils.data.Dataset train)
+                {
+                    foreach (var b in torch.utils.data.DataLoader(train, 16, shuffle: true, drop_last: true))
+                    {
+                        var conf = net.forward(b["x"]);
+                        long n = (b["y"] > 0).sum().item<long>();
+                        {{guard}}
+                        var loss = conf.sum() / n;
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """);
+    }
+
+    [Theory]
+    [InlineData("Console.WriteLine(n);")]
+    [InlineData("Console.WriteLine($\"positives: {n}\");")]
+    [InlineData("Log(n, verbose: true);")]
+    [InlineData("RequirePositive(train.Count);")]
+    public async Task Logging_the_count_or_checking_something_else_is_no_guard(string call)
+    {
+        await VerifyLoss.Diagnostics(TestReferences.Usings + $$"""
+            class Trainer
+            {
+                static void RequirePositive(long value) { if (value <= 0) throw new ArgumentOutOfRangeException(nameof(value)); }
+                static void Log(long value, bool verbose) { if (verbose) Console.WriteLine(value); }
+
+                void Train(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer, torch.utils.data.Dataset train)
+                {
+                    foreach (var b in torch.utils.data.DataLoader(train, 16, shuffle: true, drop_last: true))
+                    {
+                        var conf = net.forward(b["x"]);
+                        long n = (b["y"] > 0).sum().item<long>();
+                        {{call}}
+                        var loss = {|BG0005:conf.sum() / n|};
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """);
+    }
+
     [Fact]
     public async Task A_test_of_the_loss_itself_is_no_guard_of_the_count()
     {
