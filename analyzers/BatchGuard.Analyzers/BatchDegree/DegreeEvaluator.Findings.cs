@@ -161,12 +161,36 @@ internal sealed partial class DegreeEvaluator
         }
     }
 
+    /// <summary>The first <c>t.shape[0]</c>, <c>t.size()[0]</c> or <c>t.size(0)</c> of a tensor inside the operation, or null.</summary>
+    private IOperation? ActualSizeIn(IOperation operation)
+    {
+        foreach (var descendant in operation.DescendantsAndSelf())
+        {
+            var (tensor, index) = descendant switch
+            {
+                IArrayElementReferenceOperation { Indices.Length: 1 } element => (element.ArrayReference.WalkDownConversions() switch
+                {
+                    IPropertyReferenceOperation { Property.Name: "shape" } shape => shape.Instance,
+                    IInvocationOperation { TargetMethod.Name: "size", Arguments.Length: 0 } size => size.Instance,
+                    _ => null,
+                }, element.Indices[0]),
+                IInvocationOperation { TargetMethod.Name: "size", Arguments.Length: 1 } size => (size.Instance, size.Arguments[0].Value),
+                _ => (null, null),
+            };
+            if (tensor is not null && _symbols.IsTensor(tensor.Type) && LoaderCreation.AsLong(index!.WalkDownConversions().ConstantValue) == 0) return descendant;
+        }
+        return null;
+    }
+
     /// <summary>
     /// <c>pred.shape[0]</c> for a numerator like <c>(pred - y).abs().sum()</c>: the leftmost simple reference (a
     /// local, parameter, field, or an indexer on one) inside the summed expression, so the fix stays in scope.
     /// </summary>
     private string? ActualBatchSizeExpression(IOperation numerator)
     {
+        // A mean scaled back up by the batch's size (`mean * x.shape[0]`): that size is the one to divide by; the
+        // leftmost reference is the reduced loss, whose shape[0] does not exist.
+        if (ActualSizeIn(numerator) is { } written) return written.Syntax.ToString();
         var current = numerator.WalkDownConversions();
         for (var i = 0; i < 16; i++)
         {

@@ -455,6 +455,24 @@ public sealed class BG0003Tests
             """), ActualBatchSizeCodeFix.ActualBatchSizeKey);
     }
 
+    // A mean scaled by the batch's size and divided by the nominal one is the same sum over the nominal size; the fix
+    // divides by the size already written, not by the scalar mean's (non-existent) first dimension.
+    [Fact]
+    public async Task Fix_of_a_rescaled_mean_divides_by_the_size_it_was_scaled_by()
+    {
+        await VerifyFix.Verify(Train("""
+            var mean = F.mse_loss(pred, y);
+            var a = {|BG0003:mean * pred.shape[0] / hparams.BatchSize|};
+            var c = {|BG0003:mean.mul(y.size(0)) / hparams.BatchSize|};
+            (a + c).backward();
+            """), Train("""
+            var mean = F.mse_loss(pred, y);
+            var a = mean * pred.shape[0] / pred.shape[0];
+            var c = mean.mul(y.size(0)) / y.size(0);
+            (a + c).backward();
+            """), ActualBatchSizeCodeFix.ActualBatchSizeKey);
+    }
+
     [Fact]
     public async Task Fix_can_use_mean_instead_of_sum_over_batch_size()
     {
