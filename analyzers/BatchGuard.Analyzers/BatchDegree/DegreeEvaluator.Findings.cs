@@ -12,9 +12,9 @@ internal sealed partial class DegreeEvaluator
 {
     // ---- findings ----
 
-    private void ReportSumOverNominalBatchSize(IOperation numerator, IOperation divisor, IOperation site)
+    private void ReportSumOverNominalBatchSize(IOperation numerator, IOperation divisor, IOperation site, Frame frame)
     {
-        var actual = ActualBatchSizeExpression(numerator);
+        var actual = ActualBatchSizeExpression(numerator, frame);
         var properties = ImmutableDictionary<string, string?>.Empty.Add(LossFinding.Keys.ActualBatchSize, actual);
         Record(RuleIds.SumDividedByNominalBatchSize, site, divisor,
             new object[] { Text(numerator), Text(divisor), actual ?? "the first dimension of the summed tensor" }, properties);
@@ -184,9 +184,12 @@ internal sealed partial class DegreeEvaluator
 
     /// <summary>
     /// <c>pred.shape[0]</c> for a numerator like <c>(pred - y).abs().sum()</c>: the leftmost simple reference (a
-    /// local, parameter, field, or an indexer on one) inside the summed expression, so the fix stays in scope.
+    /// local, parameter, field, or an indexer on one) inside the summed expression that holds a tensor with a batch
+    /// axis, so the fix stays in scope; through a module's or function's tensor argument (<c>net.forward(x)</c> → x)
+    /// and a reduced local's initializer (<c>var err = (pred - y).sum(); err / batchSize</c> → pred). Null when there is
+    /// none: the message then describes the size in words and the fix offers only <c>mean()</c> where it applies.
     /// </summary>
-    private string? ActualBatchSizeExpression(IOperation numerator)
+    private string? ActualBatchSizeExpression(IOperation numerator, Frame frame)
     {
         // A mean scaled back up by the batch's size (`mean * x.shape[0]`): that size is the one to divide by; the
         // leftmost reference is the reduced loss, whose shape[0] does not exist.
@@ -196,11 +199,11 @@ internal sealed partial class DegreeEvaluator
         {
             switch (current)
             {
-                case IInvocationOperation { Instance: { } instance }:
+                case IInvocationOperation { Instance: { } instance } when _symbols.IsTensor(instance.Type):
                     current = instance.WalkDownConversions();
                     continue;
-                case IInvocationOperation { Instance: null, Arguments.Length: > 0 } call when _symbols.IsTensor(call.Arguments[0].Value.WalkDownConversions().Type):
-                    current = call.Arguments[0].Value.WalkDownConversions();
+                case IInvocationOperation call when FirstTensorArgument(call) is { } argument:
+                    current = argument;
                     continue;
                 case IBinaryOperation binary:
                     current = binary.LeftOperand.WalkDownConversions();
@@ -208,11 +211,34 @@ internal sealed partial class DegreeEvaluator
                 case ILocalReferenceOperation or IParameterReferenceOperation or IFieldReferenceOperation:
                 case IPropertyReferenceOperation { Instance: null or ILocalReferenceOperation or IParameterReferenceOperation or IFieldReferenceOperation or IInstanceReferenceOperation } property
                     when property.Arguments.All(a => a.Value.ConstantValue.HasValue):
-                    return _symbols.IsTensor(current.Type) ? current.Syntax.ToString() + ".shape[0]" : null;
+                    if (!_symbols.IsTensor(current.Type)) return null;
+                    if (Eval(current, frame, loss: false).Kind != ValueKind.Reduced) return current.Syntax.ToString() + ".shape[0]";
+                    // Already reduced (a 0-d tensor has no shape[0]): look at what it was computed from.
+                    if (current is not ILocalReferenceOperation local || Initializer(local) is not { } initial) return null;
+                    current = initial.WalkDownConversions();
+                    continue;
                 default:
                     return null;
             }
         }
         return null;
+    }
+
+    private IOperation? FirstTensorArgument(IInvocationOperation call)
+    {
+        foreach (var argument in call.Arguments)
+        {
+            var value = argument.Value.WalkDownConversions();
+            if (_symbols.IsTensor(value.Type)) return value;
+        }
+        return null;
+    }
+
+    /// <summary>The value a local is declared with, when that is its only write's syntax (<c>var err = ...;</c>).</summary>
+    private static IOperation? Initializer(ILocalReferenceOperation read)
+    {
+        var references = read.Local.DeclaringSyntaxReferences;
+        if (references.Length != 1) return null;
+        return read.SemanticModel?.GetOperation(references[0].GetSyntax()) is IVariableDeclaratorOperation { Initializer.Value: { } value } ? value : null;
     }
 }

@@ -470,7 +470,7 @@ internal sealed partial class DegreeEvaluator
                 return BatchValue.Unknown;
 
             case BinaryOperatorKind.Divide:
-                return Divide(left, right, leftOperation, rightOperation, site, loss);
+                return Divide(left, right, leftOperation, rightOperation, site, frame, loss);
 
             default:
                 return BatchValue.Unknown;
@@ -478,7 +478,7 @@ internal sealed partial class DegreeEvaluator
     }
 
     private BatchValue Divide(BatchValue numerator, BatchValue divisor, IOperation numeratorOperation, IOperation divisorOperation,
-        IOperation site, bool loss)
+        IOperation site, Frame frame, bool loss)
     {
         // 1.0 / n of a batch count: degree -1, remembered so that `mean * (1.0 / n)` reads as a second normalisation.
         if (numerator.Kind == ValueKind.Constant && divisor.IsCount && divisor.Degree == 1) return BatchValue.ReciprocalCount();
@@ -489,7 +489,7 @@ internal sealed partial class DegreeEvaluator
         {
             if (numerator.Kind == ValueKind.Reduced && numerator.Degree == 1 && !numerator.IsCount)
             {
-                if (loss && !_batchesAreFull) ReportSumOverNominalBatchSize(numeratorOperation, divisorOperation, site);
+                if (loss && !_batchesAreFull) ReportSumOverNominalBatchSize(numeratorOperation, divisorOperation, site, frame);
                 return BatchValue.Reduced(0); // what the author meant; do not cascade into BG0004
             }
             return numerator.IsCount ? BatchValue.Unknown : numerator.WithoutMask();

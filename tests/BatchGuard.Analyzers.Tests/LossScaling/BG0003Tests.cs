@@ -473,6 +473,24 @@ public sealed class BG0003Tests
             """), ActualBatchSizeCodeFix.ActualBatchSizeKey);
     }
 
+    // The sum held in a local (found in real training code) or computed from a module's output: the fix names a tensor
+    // with a batch axis, never the 0-d sum itself.
+    [Fact]
+    public async Task Fix_looks_through_a_reduced_local_and_a_module_call_for_a_batch_tensor()
+    {
+        await VerifyFix.Verify(Train("""
+            var err = (pred - y).abs().sum();
+            var a = {|BG0003:err / hparams.BatchSize|};
+            var c = {|BG0003:(net.forward(b[0]) - y).pow(2).sum() / hparams.BatchSize|};
+            (a + c).backward();
+            """), Train("""
+            var err = (pred - y).abs().sum();
+            var a = err / pred.shape[0];
+            var c = (net.forward(b[0]) - y).pow(2).sum() / b[0].shape[0];
+            (a + c).backward();
+            """), ActualBatchSizeCodeFix.ActualBatchSizeKey);
+    }
+
     [Fact]
     public async Task Fix_can_use_mean_instead_of_sum_over_batch_size()
     {
