@@ -17,10 +17,15 @@ namespace BatchGuard.Analyzers.Optimization;
 /// </summary>
 internal static class OptimizerAssignments
 {
-    public static ImmutableArray<IOperation> Find(IOperation receiver, SemanticModel? model, CancellationToken ct) => receiver switch
+    public static ImmutableArray<IOperation> Find(IOperation receiver, SemanticModel? model, CancellationToken ct) => Find(receiver, model, ct, depth: 0);
+
+    private static ImmutableArray<IOperation> Find(IOperation receiver, SemanticModel? model, CancellationToken ct, int depth) => receiver switch
     {
         ILocalReferenceOperation local => InBody(receiver, local.Local),
         _ when model is null => default,
+        // A private training method given the optimizer (`Train(model, optimizer, ...)`): what its callers pass.
+        IParameterReferenceOperation { Parameter: { RefKind: RefKind.None, ContainingSymbol: IMethodSymbol { MethodKind: MethodKind.Ordinary, DeclaredAccessibility: Accessibility.Private } method } parameter }
+            when depth < MaxCallerDepth => FromCallers(method, parameter, model, ct, depth),
         IFieldReferenceOperation { Field: var field } when field.DeclaredAccessibility == Accessibility.Private || field.IsReadOnly =>
             InContainingType(field, model, ct),
         // Only a property no other code can set (an init accessor is set by object initializers and `with` anywhere) and
@@ -30,6 +35,65 @@ internal static class OptimizerAssignments
             InContainingType(property, model, ct),
         _ => default,
     };
+
+    /// <summary>How many calls up a parameter is followed (a private method called by a private method ...).</summary>
+    private const int MaxCallerDepth = 3;
+
+    /// <summary>
+    /// The values a private method's callers pass for its parameter, followed to what they were assigned, when every
+    /// call can be seen (the method's type declared in this one file) and the method is only called, never used as a
+    /// method group. Default (unknown) otherwise, or when it is not called at all.
+    /// </summary>
+    private static ImmutableArray<IOperation> FromCallers(IMethodSymbol method, IParameterSymbol parameter, SemanticModel model, CancellationToken ct, int depth)
+    {
+        var declarations = method.ContainingType.DeclaringSyntaxReferences;
+        if (declarations.IsEmpty || declarations.Any(d => d.SyntaxTree != model.SyntaxTree)) return default;
+        var values = ImmutableArray.CreateBuilder<IOperation>();
+        foreach (var declaration in declarations)
+        {
+            foreach (var name in NameOccurrences(declaration.GetSyntax(ct), method.Name, ct))
+            {
+                SyntaxNode used = name.Parent is MemberAccessExpressionSyntax access && access.Name == name ? access : name;
+                if (used.Parent is not InvocationExpressionSyntax invocation || invocation.Expression != used) return default;
+                if (model.GetOperation(invocation, ct) is not IInvocationOperation call) return default;
+                if (!SymbolEqualityComparer.Default.Equals(call.TargetMethod.OriginalDefinition, method.OriginalDefinition)) continue;
+                var argument = call.Arguments.FirstOrDefault(a => SymbolEqualityComparer.Default.Equals(a.Parameter?.OriginalDefinition, parameter.OriginalDefinition));
+                if (argument is null || argument.ArgumentKind != ArgumentKind.Explicit) return default;
+                var value = argument.Value.WalkDownConversions();
+                if (value is ILocalReferenceOperation or IParameterReferenceOperation or IFieldReferenceOperation or IPropertyReferenceOperation)
+                {
+                    var assigned = Find(value, model, ct, depth + 1);
+                    if (assigned.IsDefaultOrEmpty) return default;
+                    values.AddRange(assigned);
+                }
+                else
+                {
+                    values.Add(value);
+                }
+            }
+        }
+        return values.Count > 0 ? values.ToImmutable() : default;
+    }
+
+    /// <summary>The identifier names spelled <paramref name="name"/> in a declaration, found from its text (as <see cref="Candidates"/>).</summary>
+    private static IEnumerable<SimpleNameSyntax> NameOccurrences(SyntaxNode declaration, string name, CancellationToken ct)
+    {
+        var text = declaration.SyntaxTree.GetText(ct).ToString(declaration.Span);
+        if (text.IndexOf("\\u", StringComparison.OrdinalIgnoreCase) >= 0)
+        {
+            foreach (var node in declaration.DescendantNodes())
+            {
+                if (node is SimpleNameSyntax simple && simple.Identifier.ValueText == name) yield return simple;
+            }
+            yield break;
+        }
+        for (var at = text.IndexOf(name, StringComparison.Ordinal); at >= 0; at = text.IndexOf(name, at + name.Length, StringComparison.Ordinal))
+        {
+            var token = declaration.FindToken(declaration.SpanStart + at);
+            if (!token.IsKind(SyntaxKind.IdentifierToken) || token.ValueText != name || token.SpanStart != declaration.SpanStart + at) continue;
+            if (token.Parent is SimpleNameSyntax simple) yield return simple;
+        }
+    }
 
     private static ImmutableArray<IOperation> InBody(IOperation anyOperationInBody, ILocalSymbol local)
     {

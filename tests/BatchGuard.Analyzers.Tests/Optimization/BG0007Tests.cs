@@ -361,6 +361,65 @@ public sealed class BG0007Tests
             """);
     }
 
+    // The most common shape in public TorchSharp examples: the epoch loop creates Adam and passes it to a private
+    // Train method typed with the base class.
+    private static string PassedToPrivateTrain(string run, string trainModifiers = "private static") => TestReferences.Usings + $$"""
+        class Example
+        {
+            {{run}}
+
+            {{trainModifiers}} void Train(nn.Module<Tensor, Tensor> model, optim.Optimizer optimizer, Tensor x, int epoch)
+            {
+                for (var i = 0; i < 10; i++)
+                {
+                    model.forward(x).mean().backward();
+                    {|#0:optimizer.step()|};
+                }
+            }
+        }
+        """;
+
+    [Fact]
+    public async Task Optimizer_passed_to_a_private_training_method_is_classified_by_what_its_callers_pass()
+    {
+        await VerifyClipping.Diagnostics(PassedToPrivateTrain("""
+            internal static void Run(nn.Module<Tensor, Tensor> model, Tensor x)
+            {
+                var optimizer = optim.Adam(model.parameters());
+                for (var epoch = 1; epoch <= 3; epoch++) Train(model, optimizer, x, epoch);
+                Example.Train(model, optim.AdamW(model.parameters()), x, 0);
+            }
+            """),
+            VerifyClipping.Diagnostic("BG0007").WithLocation(0).WithArguments("optimizer", "Adam"));
+    }
+
+    [Theory]
+    [InlineData("Train(model, optim.SGD(model.parameters(), 0.01), x, 1);")]
+    [InlineData("Train(model, optimizer: MakeOptimizer(model), x: x, epoch: 1);")]
+    [InlineData("Action<nn.Module<Tensor, Tensor>, optim.Optimizer, Tensor, int> run = Train;")]
+    public async Task Optimizer_passed_to_a_private_training_method_is_not_reported_unless_every_caller_passes_a_stateful_one(string otherUse)
+    {
+        await VerifyClipping.Diagnostics(PassedToPrivateTrain($$"""
+            static optim.Optimizer MakeOptimizer(nn.Module<Tensor, Tensor> model) => optim.Adam(model.parameters());
+
+            internal static void Run(nn.Module<Tensor, Tensor> model, Tensor x)
+            {
+                var optimizer = optim.Adam(model.parameters());
+                Train(model, optimizer, x, 0);
+                {{otherUse}}
+            }
+            """).Replace("{|#0:optimizer.step()|}", "optimizer.step()"));
+    }
+
+    [Fact]
+    public async Task Optimizer_passed_to_a_public_training_method_is_not_classified()
+    {
+        // Other assemblies may call it with anything.
+        await VerifyClipping.Diagnostics(PassedToPrivateTrain("""
+            internal static void Run(nn.Module<Tensor, Tensor> model, Tensor x) => Train(model, optim.Adam(model.parameters()), x, 0);
+            """, trainModifiers: "public static").Replace("{|#0:optimizer.step()|}", "optimizer.step()"));
+    }
+
     [Fact]
     public async Task Optimizer_parameter_typed_as_adam_is_reported()
     {
