@@ -221,7 +221,9 @@ internal sealed class LoaderCreation
     /// <summary>A TensorDataset over a tensor created with a constant first dimension.</summary>
     private static long? DatasetSizeOf(IOperation? dataset, ISourceLookup index, TorchSharpSymbols symbols)
     {
-        var creation = Follow(dataset, index) as IInvocationOperation;
+        var followed = Follow(dataset, index);
+        if (followed is IObjectCreationOperation { Type: INamedTypeSymbol datasetType }) return ConstantCount(datasetType, symbols);
+        var creation = followed as IInvocationOperation;
         if (creation is null || creation.TargetMethod.Name != "TensorDataset" ||
             !SymbolEqualityComparer.Default.Equals(creation.TargetMethod.ContainingType, symbols.UtilsData)) return null;
         var first = creation.Arguments.FirstOrDefault()?.Value;
@@ -234,6 +236,35 @@ internal sealed class LoaderCreation
             ? null
             : AsLong(size?.ConstantValue);
     }
+
+    /// <summary>
+    /// The size of a user data set whose <c>Count</c> is a literal (<c>public override long Count { get; } = 1024;</c>,
+    /// <c>public override long Count =&gt; 1024;</c>, <c>get { return 1024; }</c>): the most derived declaration in source, when
+    /// it has no setter and the type never assigns it. Read from the syntax alone; null for anything else.
+    /// </summary>
+    private static long? ConstantCount(INamedTypeSymbol type, TorchSharpSymbols symbols)
+    {
+        for (var current = type; current is not null; current = current.BaseType)
+        {
+            if (SymbolEqualityComparer.Default.Equals(current.ContainingAssembly, symbols.Tensor?.ContainingAssembly)) return null;
+            foreach (var member in current.GetMembers("Count"))
+            {
+                if (member is not IPropertySymbol { IsStatic: false, SetMethod: null, DeclaringSyntaxReferences.Length: 1 } property) continue;
+                if (property.DeclaringSyntaxReferences[0].GetSyntax() is not PropertyDeclarationSyntax declaration) return null;
+                var value = declaration.ExpressionBody?.Expression;
+                if (value is null && declaration.AccessorList?.Accessors is { Count: 1 } accessors &&
+                    accessors[0].Body?.Statements is { Count: 1 } statements && statements[0] is ReturnStatementSyntax returned) value = returned.Expression;
+                if (value is null && declaration.Initializer is { } initializer && !AssignsCount(declaration.Parent)) value = initializer.Value;
+                return value is LiteralExpressionSyntax { Token.Value: var literal } && literal is int or long ? Convert.ToInt64(literal, System.Globalization.CultureInfo.InvariantCulture) : null;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Whether a type declaration assigns its <c>Count</c> (a getter-only auto-property set in a constructor).</summary>
+    private static bool AssignsCount(SyntaxNode? type) =>
+        type is null || type.DescendantNodes().OfType<AssignmentExpressionSyntax>().Any(a => a.Left is IdentifierNameSyntax { Identifier.ValueText: "Count" } or
+            MemberAccessExpressionSyntax { Expression: ThisExpressionSyntax, Name.Identifier.ValueText: "Count" });
 
     private static IOperation? Follow(IOperation? operation, ISourceLookup index)
     {

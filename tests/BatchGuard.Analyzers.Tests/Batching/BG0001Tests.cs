@@ -128,6 +128,23 @@ public sealed class BG0001Tests
         await VerifyBatching.Diagnostics(source);
     }
 
+    [Theory]
+    [InlineData("1024", false)]
+    [InlineData("1000", true)]
+    public async Task A_user_dataset_with_a_literal_count_is_short_only_when_the_count_is_not_a_multiple(string count, bool reported)
+    {
+        // Found in TorchSharp's own tests: `Count { get; } = 10` data sets. A multiple of the batch size never gives a short batch.
+        var loader = reported ? "{|BG0001:torch.utils.data.DataLoader(new Boxes(), 16, shuffle: true)|}" : "torch.utils.data.DataLoader(new Boxes(), 16, shuffle: true)";
+        await VerifyBatching.Diagnostics(Detection(loader) + $$"""
+
+            class Boxes : torch.utils.data.Dataset
+            {
+                public override long Count { get; } = {{count}};
+                public override Dictionary<string, Tensor> GetTensor(long index) => new() { { "img", randn(4) }, { "boxes", randn(4) } };
+            }
+            """);
+    }
+
     [Fact]
     public async Task Loader_with_drop_last_true_is_not_reported()
     {

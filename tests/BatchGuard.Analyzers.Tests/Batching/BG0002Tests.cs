@@ -81,6 +81,49 @@ public sealed class BG0002Tests
         await VerifyBatching.Diagnostics(source);
     }
 
+    // A user data set with a literal Count (TorchSharp's own tests write them so): its size is known.
+    private static string CountedDataset(string countMember, string extraMembers = "") => TestReferences.Usings + $$"""
+        class Items : torch.utils.data.Dataset
+        {
+            {{countMember}}
+            {{extraMembers}}
+            public override Dictionary<string, Tensor> GetTensor(long index) => new() { { "x", randn(4) }, { "y", randn(1) } };
+        }
+
+        class Trainer
+        {
+            void Run(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer)
+            {
+                using var items = new Items();
+                using var loader = torch.utils.data.DataLoader(items, 64, shuffle: true);
+                foreach (var b in loader)
+                {
+                    F.mse_loss(net.forward(b["x"]), b["y"]).backward();
+                    optimizer.step();
+                }
+            }
+        }
+        """;
+
+    [Theory]
+    [InlineData("public override long Count { get; } = 1024;")]
+    [InlineData("public override long Count => 1024;")]
+    [InlineData("public override long Count { get { return 1024; } }")]
+    public async Task User_dataset_with_a_literal_count_that_is_a_multiple_is_not_reported(string count)
+    {
+        await VerifyBatching.Diagnostics(CountedDataset(count));
+    }
+
+    [Theory]
+    [InlineData("public override long Count => 1000;", "", "1000 samples in batches of 64 leave a final batch of 40")]
+    [InlineData("public override long Count { get; } = 1024;", "public Items() { Count = 1000; }", "batch size 64, dataset size not known to be a multiple of it, no drop_last")]
+    [InlineData("public override long Count => _n;", "private readonly long _n = 1024;", "batch size 64, dataset size not known to be a multiple of it, no drop_last")]
+    public async Task User_dataset_whose_count_is_not_a_literal_multiple_is_reported(string count, string members, string why)
+    {
+        await VerifyBatching.Diagnostics(CountedDataset(count, members),
+            VerifyBatching.Diagnostic("BG0002").WithSpan(20, 28, 20, 81).WithArguments("loader", why));
+    }
+
     [Fact]
     public async Task Inexact_tensor_dataset_names_the_final_batch_size()
     {
