@@ -17,7 +17,69 @@ namespace BatchGuard.Analyzers.Optimization;
 /// </summary>
 internal static class OptimizerAssignments
 {
-    public static ImmutableArray<IOperation> Find(IOperation receiver, SemanticModel? model, CancellationToken ct) => Find(receiver, model, ct, depth: 0);
+    public static ImmutableArray<IOperation> Find(IOperation receiver, SemanticModel? model, CancellationToken ct)
+    {
+        var values = Find(receiver, model, ct, depth: 0);
+        if (values.IsDefaultOrEmpty || model is null) return values;
+        // A factory of the user's (`optim.Optimizer MakeOptimizer(...) => optim.Adam(...)`): what it returns.
+        var expanded = ImmutableArray.CreateBuilder<IOperation>(values.Length);
+        foreach (var value in values)
+        {
+            if (value.WalkDownConversions() is IInvocationOperation call && Returned(call.TargetMethod, model, ct) is { IsDefaultOrEmpty: false } returned)
+                expanded.AddRange(returned);
+            else
+                expanded.Add(value);
+        }
+        return expanded.ToImmutable();
+    }
+
+    /// <summary>
+    /// What a method of this file returns: its expression body, or the value of each <c>return</c> of its block (not
+    /// those of lambdas or local functions inside it), each followed through locals of its body. Default when the method
+    /// is not an ordinary non-virtual method declared once in this file, or a return's value cannot be read.
+    /// </summary>
+    private static ImmutableArray<IOperation> Returned(IMethodSymbol method, SemanticModel model, CancellationToken ct)
+    {
+        if (method.MethodKind != MethodKind.Ordinary || method.IsVirtual || method.IsAbstract || method.IsOverride || method.IsExtern) return default;
+        var references = method.DeclaringSyntaxReferences;
+        if (references.Length != 1 || references[0].SyntaxTree != model.SyntaxTree) return default;
+        if (references[0].GetSyntax(ct) is not MethodDeclarationSyntax declaration) return default;
+        var expressions = new List<ExpressionSyntax>();
+        if (declaration.ExpressionBody is { } arrow)
+        {
+            expressions.Add(arrow.Expression);
+        }
+        else if (declaration.Body is { } body)
+        {
+            foreach (var node in body.DescendantNodes(n => n is not (AnonymousFunctionExpressionSyntax or LocalFunctionStatementSyntax)))
+            {
+                if (node is ReturnStatementSyntax returned)
+                {
+                    if (returned.Expression is null) return default;
+                    expressions.Add(returned.Expression);
+                }
+                else if (node is YieldStatementSyntax) return default;
+            }
+        }
+        if (expressions.Count == 0) return default;
+        var values = ImmutableArray.CreateBuilder<IOperation>();
+        foreach (var expression in expressions)
+        {
+            if (model.GetOperation(expression, ct) is not { } value) return default;
+            value = value.WalkDownConversions();
+            if (value is ILocalReferenceOperation)
+            {
+                var assigned = Find(value, model, ct, depth: MaxCallerDepth);
+                if (assigned.IsDefaultOrEmpty) return default;
+                values.AddRange(assigned);
+            }
+            else
+            {
+                values.Add(value);
+            }
+        }
+        return values.ToImmutable();
+    }
 
     private static ImmutableArray<IOperation> Find(IOperation receiver, SemanticModel? model, CancellationToken ct, int depth) => receiver switch
     {

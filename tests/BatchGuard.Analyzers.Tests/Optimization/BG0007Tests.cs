@@ -393,14 +393,45 @@ public sealed class BG0007Tests
             VerifyClipping.Diagnostic("BG0007").WithLocation(0).WithArguments("optimizer", "Adam"));
     }
 
+    // MicroOCR-style: the optimizer comes from a factory of the user's typed with the base class.
+    [Theory]
+    [InlineData("static optim.Optimizer Make(nn.Module<Tensor, Tensor> model) => optim.AdamW(model.parameters());")]
+    [InlineData("""
+        static optim.Optimizer Make(nn.Module<Tensor, Tensor> model)
+        {
+            var made = optim.AdamW(model.parameters(), 0.001);
+            Func<optim.Optimizer> other = () => { return optim.SGD(model.parameters(), 0.1); };
+            return made;
+        }
+        """)]
+    public async Task Optimizer_from_a_factory_of_the_users_is_classified_by_what_it_returns(string factory)
+    {
+        await VerifyClipping.Diagnostics(PassedToPrivateTrain($$"""
+            {{factory}}
+
+            internal static void Run(nn.Module<Tensor, Tensor> model, Tensor x)
+            {
+                var optimizer = Make(model);
+                Train(model, optimizer, x, 0);
+            }
+            """),
+            VerifyClipping.Diagnostic("BG0007").WithLocation(0).WithArguments("optimizer", "AdamW"));
+    }
+
     [Theory]
     [InlineData("Train(model, optim.SGD(model.parameters(), 0.01), x, 1);")]
-    [InlineData("Train(model, optimizer: MakeOptimizer(model), x: x, epoch: 1);")]
+    [InlineData("Train(model, optimizer: MakePlain(model), x: x, epoch: 1);")]
+    [InlineData("Train(model, optimizer: MakeEither(model, true), x: x, epoch: 1);")]
     [InlineData("Action<nn.Module<Tensor, Tensor>, optim.Optimizer, Tensor, int> run = Train;")]
     public async Task Optimizer_passed_to_a_private_training_method_is_not_reported_unless_every_caller_passes_a_stateful_one(string otherUse)
     {
         await VerifyClipping.Diagnostics(PassedToPrivateTrain($$"""
-            static optim.Optimizer MakeOptimizer(nn.Module<Tensor, Tensor> model) => optim.Adam(model.parameters());
+            static optim.Optimizer MakePlain(nn.Module<Tensor, Tensor> model) => optim.SGD(model.parameters(), 0.01);
+            static optim.Optimizer MakeEither(nn.Module<Tensor, Tensor> model, bool adam)
+            {
+                if (adam) return optim.Adam(model.parameters());
+                return optim.SGD(model.parameters(), 0.01);
+            }
 
             internal static void Run(nn.Module<Tensor, Tensor> model, Tensor x)
             {
