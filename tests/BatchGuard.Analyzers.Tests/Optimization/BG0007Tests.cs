@@ -418,6 +418,17 @@ public sealed class BG0007Tests
             VerifyClipping.Diagnostic("BG0007").WithLocation(0).WithArguments("optimizer", "AdamW"));
     }
 
+    [Fact]
+    public async Task Fix_for_an_optimizer_parameter_clips_the_optimizers_own_parameters()
+    {
+        const string run = """
+            internal static void Run(nn.Module<Tensor, Tensor> model, Tensor x) => Train(model, optim.Adam(model.parameters()), x, 0);
+            """;
+        await VerifyAddClip.Fix(PassedToPrivateTrain(run).Replace("{|#0:optimizer.step()|}", "{|BG0007:optimizer.step()|}"),
+            PassedToPrivateTrain(run).Replace("{|#0:optimizer.step()|};", "torch.nn.utils.clip_grad_norm_(optimizer.parameters(), 1.0);\n            optimizer.step();"),
+            AddGradientClippingCodeFix.EquivalenceKey);
+    }
+
     [Theory]
     [InlineData("Train(model, optim.SGD(model.parameters(), 0.01), x, 1);")]
     [InlineData("Train(model, optimizer: MakePlain(model), x: x, epoch: 1);")]
