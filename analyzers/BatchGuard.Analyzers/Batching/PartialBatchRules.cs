@@ -4,6 +4,7 @@ using System.Linq;
 using BatchGuard.Analyzers.BatchDegree;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Operations;
 
 namespace BatchGuard.Analyzers.Batching;
 
@@ -64,7 +65,9 @@ internal static class PartialBatchRules
             // An explicit drop_last: false is a deliberate choice: it silences the Info rule.
             if (creation.DropLastSetting != DropLastSetting.Absent) continue;
             var isTraining = consumers is null || consumers.Count == 0
-                ? creation.ShufflesConstantly // no consumer visible (a factory): shuffle marks a training loader
+                // No consumer visible (a factory): shuffle marks a training loader, unless its method shows everything
+                // done with it and trains nothing.
+                ? creation.ShufflesConstantly && !UsedOnlyInAMethodThatDoesNotTrain(creation)
                 : consumers.Any(analysis.TrainingLoops.Contains);
             if (isTraining)
             {
@@ -73,6 +76,39 @@ internal static class PartialBatchRules
                     creation.Location, additional, properties, creation.Name, creation.ShortBatchReason));
             }
         }
+    }
+
+    /// <summary>
+    /// A loader held in a local that its method only calls members on (<c>GetEnumerator()</c>, <c>Dispose()</c>, never passed,
+    /// returned, stored or captured), in a method without a <c>backward()</c>: read by hand for a test or an inspection,
+    /// not trained on (found in TorchSharp's own data-loader tests).
+    /// </summary>
+    private static bool UsedOnlyInAMethodThatDoesNotTrain(LoaderCreation creation)
+    {
+        var parent = creation.Creation.Parent;
+        while (parent is IConversionOperation) parent = parent.Parent;
+        if (parent is not IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator }) return false;
+        var root = CompilationIndex.Root(creation.Creation);
+        foreach (var operation in root.PreOrder())
+        {
+            switch (operation)
+            {
+                case IInvocationOperation { TargetMethod.Name: "backward" }:
+                    return false;
+                case IAnonymousFunctionOperation or ILocalFunctionOperation when operation.Descendants().Any(o => o is ILocalReferenceOperation read && SymbolEqualityComparer.Default.Equals(read.Local, declarator.Symbol)):
+                    return false;
+                case ILocalReferenceOperation read when SymbolEqualityComparer.Default.Equals(read.Local, declarator.Symbol):
+                    var receiver = read.Parent switch
+                    {
+                        IInvocationOperation call => call.Instance,
+                        IPropertyReferenceOperation property => property.Instance,
+                        _ => null,
+                    };
+                    if (!ReferenceEquals(receiver, read)) return false;
+                    break;
+            }
+        }
+        return true;
     }
 
     private static Diagnostic PartialBatchFeedsLoss(LoaderCreation creation, LossFinding first)

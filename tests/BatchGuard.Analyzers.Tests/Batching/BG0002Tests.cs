@@ -158,6 +158,55 @@ public sealed class BG0002Tests
         await VerifyBatching.Diagnostics(source);
     }
 
+    // TorchSharp's own data-loader tests read shuffled loaders by hand and train nothing.
+    [Fact]
+    public async Task Shuffled_loader_read_by_hand_in_a_method_that_does_not_train_is_not_reported()
+    {
+        string source = TestReferences.Usings + """
+            static class Checks
+            {
+                static bool SameFirstBatch(torch.utils.data.Dataset data)
+                {
+                    using var a = torch.utils.data.DataLoader(data, 2, shuffle: true, seed: 1);
+                    using var ia = a.GetEnumerator();
+                    ia.MoveNext();
+                    return ia.Current["index"].equal(ia.Current["index"]).item<bool>() && a.Count > 0;
+                }
+            }
+            """;
+        await VerifyBatching.Diagnostics(source);
+    }
+
+    [Theory]
+    [InlineData("""
+        using var it = loader.GetEnumerator();
+        while (it.MoveNext())
+        {
+            F.mse_loss(net.forward(it.Current["x"]), it.Current["y"]).backward();
+            optimizer.step();
+        }
+        """)]
+    [InlineData("Fit(loader);")]
+    [InlineData("Batches = loader;")]
+    [InlineData("Action next = () => loader.GetEnumerator();")]
+    public async Task Shuffled_loader_enumerated_by_hand_for_training_or_handed_on_is_reported(string use)
+    {
+        string source = TestReferences.Usings + $$"""
+            class Trainer
+            {
+                public DataLoader? Batches { get; set; }
+                void Fit(DataLoader loader) { }
+
+                void Run(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer, torch.utils.data.Dataset data)
+                {
+                    var loader = {|BG0002:torch.utils.data.DataLoader(data, 32, shuffle: true)|};
+                    {{use}}
+                }
+            }
+            """;
+        await VerifyBatching.Diagnostics(source);
+    }
+
     [Fact]
     public async Task Fix_all_adds_drop_last_to_every_training_loader()
     {
