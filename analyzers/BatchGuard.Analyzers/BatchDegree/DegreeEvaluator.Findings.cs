@@ -112,33 +112,36 @@ internal sealed partial class DegreeEvaluator
     }
 
     /// <summary>
-    /// Whether a call whose result is discarded is made to check the count: an assertion given a condition on it (a
-    /// <c>bool</c> parameter: <c>Debug.Assert(n &gt; 0)</c>, <c>Trace.Assert</c>, <c>Contract.Requires</c>, a test framework's
-    /// <c>Assert.True</c>), or a throw helper or guard named as one given the count (<c>ArgumentOutOfRangeException.ThrowIfZero(n)</c>,
-    /// <c>ThrowIfNegativeOrZero</c>, <c>Guard.Against.Zero(n)</c>, a user's <c>RequirePositive(n)</c> or <c>EnsureNonZero(n)</c>).
-    /// Logging the count is no guard.
+    /// Whether a call whose result is discarded is made to check the count: a guard or assertion given it or a condition
+    /// on it, by its name (<c>ArgumentOutOfRangeException.ThrowIfZero(n)</c>, <c>ThrowIfNegativeOrZero</c>, <c>Debug.Assert(n &gt; 0)</c>,
+    /// <c>Contract.Requires</c>, a user's <c>RequirePositive(n)</c>, <c>EnsureNonZero(n)</c>, <c>CheckCount(n)</c>) or its type's
+    /// (<c>Guard.Against.Zero(n)</c>, a test framework's <c>Assert.True(n &gt; 0)</c>). The author states the count is not zero
+    /// (an assertion compiled out of Release builds included): reporting it as unguarded would be noise. Logging the count
+    /// (<c>Console.WriteLine</c>, <c>Debug.WriteLineIf(n == 0, ...)</c>) is no guard.
     /// </summary>
     private static bool ChecksAWatchedValue(IInvocationOperation call, HashSet<ISymbol> watched)
     {
-        var namedAsAGuard = NamesAGuard(call.TargetMethod.Name) || NamesAGuard(call.TargetMethod.ContainingType?.Name);
+        if (!IsAGuard(call.TargetMethod)) return false;
         foreach (var argument in call.Arguments)
         {
-            if (!namedAsAGuard && argument.Parameter?.Type.SpecialType != SpecialType.System_Boolean) continue;
             if (ReadSymbols(argument.Value).Any(watched.Contains)) return true;
         }
         return false;
     }
 
-    private static readonly string[] GuardWords = { "throw", "require", "ensure", "check", "assert", "guard", "against", "validate", "verify", "positive", "zero" };
+    private static readonly string[] GuardPrefixes = { "ThrowIf", "Throw", "Requires", "Require", "Ensure", "Assert", "Check", "Guard", "Validate", "Verify", "Expect" };
 
-    private static bool NamesAGuard(string? name)
+    private static bool IsAGuard(IMethodSymbol method)
     {
-        if (name is null) return false;
-        foreach (var word in GuardWords)
+        var name = method.Name;
+        foreach (var prefix in GuardPrefixes)
         {
-            if (name.IndexOf(word, StringComparison.OrdinalIgnoreCase) >= 0) return true;
+            // A word of its own: CheckCount, check_count, Assert; not Checkpoint.
+            if (name.StartsWith(prefix, StringComparison.OrdinalIgnoreCase) &&
+                (name.Length == prefix.Length || char.IsUpper(name[prefix.Length]) || name[prefix.Length] == '_')) return true;
         }
-        return false;
+        var type = method.ContainingType?.Name ?? "";
+        return type.IndexOf("Guard", StringComparison.Ordinal) >= 0 || type is "Assert" or "ClassicAssert" or "Contract";
     }
 
     /// <summary>The locals, parameters and fields an operation reads.</summary>
@@ -164,7 +167,7 @@ internal sealed partial class DegreeEvaluator
     /// <summary>The first <c>t.shape[0]</c>, <c>t.size()[0]</c> or <c>t.size(0)</c> of a tensor inside the operation, or null.</summary>
     private IOperation? ActualSizeIn(IOperation operation)
     {
-        foreach (var descendant in operation.DescendantsAndSelf())
+        foreach (var descendant in Factors(operation))
         {
             var (tensor, index) = descendant switch
             {
@@ -224,6 +227,29 @@ internal sealed partial class DegreeEvaluator
         return null;
     }
 
+    /// <summary>The operands of a product (`a * b * c`, `a.mul(b)`), not any descendant: a size read elsewhere (one_hot's class count) is no scale.</summary>
+    private static IEnumerable<IOperation> Factors(IOperation operation)
+    {
+        var stack = new Stack<IOperation>();
+        stack.Push(operation.WalkDownConversions());
+        while (stack.Count > 0)
+        {
+            var current = stack.Pop();
+            yield return current;
+            switch (current)
+            {
+                case IBinaryOperation { OperatorKind: BinaryOperatorKind.Multiply } product:
+                    stack.Push(product.RightOperand.WalkDownConversions());
+                    stack.Push(product.LeftOperand.WalkDownConversions());
+                    break;
+                case IInvocationOperation { TargetMethod.Name: "mul" or "multiply", Instance: { } instance } mul when mul.Arguments.Length > 0:
+                    stack.Push(mul.Arguments[0].Value.WalkDownConversions());
+                    stack.Push(instance.WalkDownConversions());
+                    break;
+            }
+        }
+    }
+
     private IOperation? FirstTensorArgument(IInvocationOperation call)
     {
         foreach (var argument in call.Arguments)
@@ -234,7 +260,7 @@ internal sealed partial class DegreeEvaluator
         return null;
     }
 
-    /// <summary>The value a local is declared with, when that is its only write's syntax (<c>var err = ...;</c>).</summary>
+    /// <summary>The value a local is declared with (<c>var err = ...;</c>; later writes are not looked at: any of them holds the same batch's values).</summary>
     private static IOperation? Initializer(ILocalReferenceOperation read)
     {
         var references = read.Local.DeclaringSyntaxReferences;

@@ -254,14 +254,15 @@ internal sealed class LoaderCreation
                 var value = declaration.ExpressionBody?.Expression;
                 if (value is null && declaration.AccessorList?.Accessors is { Count: 1 } accessors &&
                     accessors[0].Body?.Statements is { Count: 1 } statements && statements[0] is ReturnStatementSyntax returned) value = returned.Expression;
-                if (value is null && declaration.Initializer is { } initializer && !AssignsCount(declaration.Parent)) value = initializer.Value;
+                if (value is null && declaration.Initializer is { } initializer && !current.DeclaringSyntaxReferences.Any(part => AssignsCount(part.GetSyntax())))
+                    value = initializer.Value;
                 return value is LiteralExpressionSyntax { Token.Value: var literal } && literal is int or long ? Convert.ToInt64(literal, System.Globalization.CultureInfo.InvariantCulture) : null;
             }
         }
         return null;
     }
 
-    /// <summary>Whether a type declaration assigns its <c>Count</c> (a getter-only auto-property set in a constructor).</summary>
+    /// <summary>Whether a type declaration (one part of a partial type) assigns its <c>Count</c> (a getter-only auto-property set in a constructor).</summary>
     private static bool AssignsCount(SyntaxNode? type) =>
         type is null || type.DescendantNodes().OfType<AssignmentExpressionSyntax>().Any(a => a.Left is IdentifierNameSyntax { Identifier.ValueText: "Count" } or
             MemberAccessExpressionSyntax { Expression: ThisExpressionSyntax, Name.Identifier.ValueText: "Count" });

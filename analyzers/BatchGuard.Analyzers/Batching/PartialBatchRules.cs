@@ -80,8 +80,9 @@ internal static class PartialBatchRules
 
     /// <summary>
     /// A loader held in a local that its method only calls members on (<c>GetEnumerator()</c>, <c>Dispose()</c>, never passed,
-    /// returned, stored or captured), in a method without a <c>backward()</c>: read by hand for a test or an inspection,
-    /// not trained on (found in TorchSharp's own data-loader tests).
+    /// returned, stored or captured), in a method without a <c>backward()</c> that calls no method of the user's (which
+    /// might train on the enumerator's batches): read by hand for a test or an inspection, not trained on (found in
+    /// TorchSharp's own data-loader tests).
     /// </summary>
     private static bool UsedOnlyInAMethodThatDoesNotTrain(LoaderCreation creation)
     {
@@ -94,6 +95,10 @@ internal static class PartialBatchRules
             switch (operation)
             {
                 case IInvocationOperation { TargetMethod.Name: "backward" }:
+                    return false;
+                // A method of the user's may train on what it is given (an enumerator's Current, a batch).
+                case IInvocationOperation { TargetMethod.DeclaringSyntaxReferences.Length: > 0 }:
+                case IObjectCreationOperation { Constructor.DeclaringSyntaxReferences.Length: > 0 }:
                     return false;
                 case IAnonymousFunctionOperation or ILocalFunctionOperation when operation.Descendants().Any(o => o is ILocalReferenceOperation read && SymbolEqualityComparer.Default.Equals(read.Local, declarator.Symbol)):
                     return false;

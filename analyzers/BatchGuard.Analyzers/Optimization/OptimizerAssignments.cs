@@ -110,6 +110,7 @@ internal static class OptimizerAssignments
     {
         var declarations = method.ContainingType.DeclaringSyntaxReferences;
         if (declarations.IsEmpty || declarations.Any(d => d.SyntaxTree != model.SyntaxTree)) return default;
+        if (IsWrittenInItsMethod(method, parameter, model, ct)) return default;
         var values = ImmutableArray.CreateBuilder<IOperation>();
         foreach (var declaration in declarations)
         {
@@ -137,6 +138,21 @@ internal static class OptimizerAssignments
         return values.Count > 0 ? values.ToImmutable() : default;
     }
 
+    /// <summary>Whether the method body assigns the parameter (`optimizer = ...`, `ref optimizer`, a deconstruction), lambdas included.</summary>
+    private static bool IsWrittenInItsMethod(IMethodSymbol method, IParameterSymbol parameter, SemanticModel model, CancellationToken ct)
+    {
+        if (method.DeclaringSyntaxReferences.Length != 1 || model.GetOperation(method.DeclaringSyntaxReferences[0].GetSyntax(ct), ct) is not { } body) return true;
+        foreach (var operation in body.DescendantsAndSelf())
+        {
+            if (operation is IParameterReferenceOperation read && SymbolEqualityComparer.Default.Equals(read.Parameter, parameter) &&
+                (read.Parent is IAssignmentOperation assignment && ReferenceEquals(assignment.Target, read) ||
+                 read.Parent is IArgumentOperation { Parameter.RefKind: RefKind.Ref or RefKind.Out } ||
+                 read.Parent is ITupleOperation))
+                return true;
+        }
+        return false;
+    }
+
     /// <summary>The identifier names spelled <paramref name="name"/> in a declaration, found from its text (as <see cref="Candidates"/>).</summary>
     private static IEnumerable<SimpleNameSyntax> NameOccurrences(SyntaxNode declaration, string name, CancellationToken ct)
     {
@@ -152,7 +168,7 @@ internal static class OptimizerAssignments
         for (var at = text.IndexOf(name, StringComparison.Ordinal); at >= 0; at = text.IndexOf(name, at + name.Length, StringComparison.Ordinal))
         {
             var token = declaration.FindToken(declaration.SpanStart + at);
-            if (!token.IsKind(SyntaxKind.IdentifierToken) || token.ValueText != name || token.SpanStart != declaration.SpanStart + at) continue;
+            if (!token.IsKind(SyntaxKind.IdentifierToken) || token.ValueText != name) continue;
             if (token.Parent is SimpleNameSyntax simple) yield return simple;
         }
     }

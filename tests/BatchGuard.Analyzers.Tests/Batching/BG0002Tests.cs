@@ -177,6 +177,65 @@ public sealed class BG0002Tests
         await VerifyBatching.Diagnostics(source);
     }
 
+    [Fact]
+    public async Task Shuffled_loader_whose_batches_go_to_a_method_of_the_users_is_reported()
+    {
+        string source = TestReferences.Usings + """
+            class Trainer
+            {
+                nn.Module<Tensor, Tensor> net = nn.Linear(4, 1);
+                optim.Optimizer optimizer;
+                Trainer() { optimizer = optim.Adam(net.parameters()); }
+
+                void Step(Dictionary<string, Tensor> batch)
+                {
+                    optimizer.zero_grad();
+                    F.mse_loss(net.forward(batch["x"]), batch["y"]).backward();
+                    optimizer.step();
+                }
+
+                void Run(torch.utils.data.Dataset data)
+                {
+                    var loader = {|BG0002:torch.utils.data.DataLoader(data, 32, shuffle: true)|};
+                    using var it = loader.GetEnumerator();
+                    while (it.MoveNext()) Step(it.Current);
+                }
+            }
+            """;
+        await VerifyBatching.Diagnostics(source);
+    }
+
+    [Fact]
+    public async Task User_dataset_whose_count_another_part_assigns_is_not_known()
+    {
+        string source = TestReferences.Usings + """
+            partial class Items : torch.utils.data.Dataset
+            {
+                public override long Count { get; } = 1024;
+                public override Dictionary<string, Tensor> GetTensor(long index) => new() { { "x", randn(4) }, { "y", randn(1) } };
+            }
+            partial class Items
+            {
+                public Items(long n) { Count = n; }
+            }
+
+            class Trainer
+            {
+                void Run(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer)
+                {
+                    using var items = new Items(1000);
+                    using var loader = {|BG0002:torch.utils.data.DataLoader(items, 64, shuffle: true)|};
+                    foreach (var b in loader)
+                    {
+                        F.mse_loss(net.forward(b["x"]), b["y"]).backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """;
+        await VerifyBatching.Diagnostics(source);
+    }
+
     [Theory]
     [InlineData("""
         using var it = loader.GetEnumerator();

@@ -491,6 +491,27 @@ public sealed class BG0003Tests
             """), ActualBatchSizeCodeFix.ActualBatchSizeKey);
     }
 
+    // Only a size the sum is multiplied by is a rescale; one read elsewhere (a class count for one_hot) is not the batch's.
+    [Fact]
+    public async Task Fix_ignores_a_size_that_does_not_scale_the_sum()
+    {
+        await VerifyFix.Verify(Train("""
+            var classes = randn(10, 4);
+            var a = {|BG0003:(pred - F.one_hot(y.to(ScalarType.Int64), classes.shape[0])).pow(2).sum() / hparams.BatchSize|};
+            var s = (pred - y).abs().sum();
+            var err = s * 2;
+            var c = {|BG0003:err / hparams.BatchSize|};
+            (a + c).backward();
+            """), Train("""
+            var classes = randn(10, 4);
+            var a = (pred - F.one_hot(y.to(ScalarType.Int64), classes.shape[0])).pow(2).sum() / pred.shape[0];
+            var s = (pred - y).abs().sum();
+            var err = s * 2;
+            var c = err / pred.shape[0];
+            (a + c).backward();
+            """), ActualBatchSizeCodeFix.ActualBatchSizeKey);
+    }
+
     [Fact]
     public async Task Fix_can_use_mean_instead_of_sum_over_batch_size()
     {

@@ -453,6 +453,24 @@ public sealed class BG0007Tests
             """).Replace("{|#0:optimizer.step()|}", "optimizer.step()"));
     }
 
+    [Theory]
+    [InlineData("optimizer = optim.SGD(model.parameters(), 0.01);", "")]
+    [InlineData("Replace(ref optimizer, model);", "")]
+    [InlineData("", "@Train(model, optim.SGD(model.parameters(), 0.01), x, 1);")]
+    public async Task Optimizer_parameter_rewritten_in_its_method_or_given_another_optimizer_by_a_verbatim_call_is_not_reported(string prologue, string otherCall)
+    {
+        var source = PassedToPrivateTrain($$"""
+            static void Replace(ref optim.Optimizer o, nn.Module<Tensor, Tensor> m) { o = optim.SGD(m.parameters(), 0.01); }
+
+            internal static void Run(nn.Module<Tensor, Tensor> model, Tensor x)
+            {
+                Train(model, optim.Adam(model.parameters()), x, 0);
+                {{otherCall}}
+            }
+            """).Replace("{|#0:optimizer.step()|}", "optimizer.step()").Replace("for (var i = 0; i < 10; i++)", prologue + "\n        for (var i = 0; i < 10; i++)");
+        await VerifyClipping.Diagnostics(source);
+    }
+
     [Fact]
     public async Task Optimizer_passed_to_a_public_training_method_is_not_classified()
     {
