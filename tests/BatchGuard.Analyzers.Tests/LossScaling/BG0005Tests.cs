@@ -144,6 +144,31 @@ public sealed class BG0005Tests
             """);
     }
 
+    /// <summary>A trainer dividing by a host count <c>n</c> after <paramref name="call"/>, with helpers a guard may be.</summary>
+    private static string CountAfter(string call, string division, string className = "Trainer") => TestReferences.Usings + $$"""
+        static class Guard { public static void NotZero(long value) { if (value == 0) throw new ArgumentException(); } }
+
+        class {{className}}
+        {
+            static void CheckpointEvery(long steps) { }
+            static void RequirePositive(long value) { if (value <= 0) throw new ArgumentOutOfRangeException(nameof(value)); }
+            static void Log(long value, bool verbose) { if (verbose) Console.WriteLine(value); }
+
+            void Train(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer, torch.utils.data.Dataset train)
+            {
+                foreach (var b in torch.utils.data.DataLoader(train, 16, shuffle: true, drop_last: true))
+                {
+                    var conf = net.forward(b["x"]);
+                    long n = (b["y"] > 0).sum().item<long>();
+                    {{call}}
+                    var loss = {{division}};
+                    loss.backward();
+                    optimizer.step();
+                }
+            }
+        }
+        """;
+
     // Assertions and throw helpers state that the count is never zero (the count checked by a call, not a condition):
     // the author has said so (an assertion compiled out of Release builds included), so the warning would be noise.
     [Theory]
@@ -155,27 +180,7 @@ public sealed class BG0005Tests
     [InlineData("Guard.NotZero(n);")]
     public async Task A_count_checked_by_an_assertion_or_a_throw_helper_is_not_reported(string guard)
     {
-        await VerifyLoss.Diagnostics(TestReferences.Usings + $$"""
-            static class Guard { public static void NotZero(long value) { if (value == 0) throw new ArgumentException(); } }
-
-            class Trainer
-            {
-                static void RequirePositive(long value) { if (value <= 0) throw new ArgumentOutOfRangeException(nameof(value)); }
-
-                void Train(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer, torch.utils.data.Dataset train)
-                {
-                    foreach (var b in torch.utils.data.DataLoader(train, 16, shuffle: true, drop_last: true))
-                    {
-                        var conf = net.forward(b["x"]);
-                        long n = (b["y"] > 0).sum().item<long>();
-                        {{guard}}
-                        var loss = conf.sum() / n;
-                        loss.backward();
-                        optimizer.step();
-                    }
-                }
-            }
-            """);
+        await VerifyLoss.Diagnostics(CountAfter(guard, "conf.sum() / n"));
     }
 
     [Theory]
@@ -188,27 +193,7 @@ public sealed class BG0005Tests
     public async Task Logging_the_count_or_checking_something_else_is_no_guard(string call)
     {
         // The class's name has a guard-like word in it: only the called method's name (or a guard type's) counts.
-        await VerifyLoss.Diagnostics(TestReferences.Usings + $$"""
-            class PositiveMiningTrainer
-            {
-                static void CheckpointEvery(long steps) { }
-                static void RequirePositive(long value) { if (value <= 0) throw new ArgumentOutOfRangeException(nameof(value)); }
-                static void Log(long value, bool verbose) { if (verbose) Console.WriteLine(value); }
-
-                void Train(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer, torch.utils.data.Dataset train)
-                {
-                    foreach (var b in torch.utils.data.DataLoader(train, 16, shuffle: true, drop_last: true))
-                    {
-                        var conf = net.forward(b["x"]);
-                        long n = (b["y"] > 0).sum().item<long>();
-                        {{call}}
-                        var loss = {|BG0005:conf.sum() / n|};
-                        loss.backward();
-                        optimizer.step();
-                    }
-                }
-            }
-            """);
+        await VerifyLoss.Diagnostics(CountAfter(call, "{|BG0005:conf.sum() / n|}", className: "PositiveMiningTrainer"));
     }
 
     [Fact]
