@@ -71,7 +71,9 @@ internal sealed partial class DegreeEvaluator
 
     private static readonly ImmutableHashSet<string> Elementwise = ImmutableHashSet.Create(
         "pow", "square", "sqrt", "exp", "log", "log1p", "sigmoid", "tanh", "relu", "softplus", "log_softmax", "softmax",
-        "masked_fill", "cos", "sin", "erf", "gelu", "silu");
+        "masked_fill", "cos", "sin", "erf", "gelu", "silu",
+        // Same shape as the input: the noise of a VAE's reparameterisation (randn_like(logvar)).
+        "randn_like", "rand_like", "zeros_like", "ones_like", "empty_like", "full_like");
 
     private static readonly ImmutableHashSet<string> Comparisons = ImmutableHashSet.Create(
         "gt", "ge", "lt", "le", "eq", "ne", "greater", "greater_equal", "less", "less_equal", "not_equal", "logical_and",
@@ -236,6 +238,71 @@ internal sealed partial class DegreeEvaluator
         return anyPerSample && inputs.All(v => v.Kind != ValueKind.PerSample || v.Degree == 0) ? BatchValue.PerSample(0) : BatchValue.Unknown;
     }
 
+    /// <summary>
+    /// Element <paramref name="index"/> of a tuple: of a tuple literal, or of what a model declared in the compilation
+    /// returns (<c>var (recon, mu, logvar) = vae.forward(x)</c>), by interpreting its <c>forward</c> with the call's
+    /// inputs; or of a batch from a DataLoader. A library module's tuple (nn.LSTM's hidden state is not batch-major) and
+    /// anything else: unknown.
+    /// </summary>
+    private BatchValue TupleElement(IOperation? tuple, int index, Frame frame, bool loss, int depth = 0)
+    {
+        tuple = tuple?.WalkDownConversions();
+        switch (tuple)
+        {
+            case ITupleOperation literal:
+                return index < literal.Elements.Length ? Eval(literal.Elements[index], frame, loss) : BatchValue.Unknown;
+            // var output = vae.forward(x); ... output.Item1
+            case ILocalReferenceOperation local when depth < 4 && _index.ReachingWrite(local) is { Deconstruction: null } write &&
+                                                     LoaderCreation.ValueOf(write.Operation) is { } value:
+                return TupleElement(value, index, frame, loss, depth + 1);
+            case IInvocationOperation { TargetMethod.Name: "forward" or "call", Instance: { } module } call
+                when _symbols.IsModule(module.Type) && frame.Depth < MaxCallDepth &&
+                     FindForward(module.Type as INamedTypeSymbol, call.Arguments.Length) is { } forward && _index.BodyOf(forward) is { } body:
+                return ReturnedElement(body, index, call.Arguments, frame, forward);
+            default:
+                // foreach (var batch in loader) { var (x, y) = batch; ... }: a part of a batch.
+                return tuple is not null && Eval(tuple, frame, loss: false).Kind == ValueKind.BatchContainer ? BatchValue.PerSample(0) : BatchValue.Unknown;
+        }
+    }
+
+    /// <summary>Element <paramref name="index"/> of the tuples a body returns, its parameters bound as <see cref="CallBody"/> binds them.</summary>
+    private BatchValue ReturnedElement(IOperation body, int index, ImmutableArray<IArgumentOperation> arguments, Frame caller, IMethodSymbol callee)
+    {
+        var frame = new Frame(null, BindArguments(arguments, caller, callee), caller.Depth + 1);
+        BatchValue? result = null;
+        foreach (var returned in LoaderCreation.Returns(body))
+        {
+            var value = returned.WalkDownConversions() is ITupleOperation literal && index < literal.Elements.Length
+                ? Eval(literal.Elements[index], frame, loss: false)
+                : BatchValue.Unknown;
+            result = result is null ? value : BatchValue.Join(result, value);
+        }
+        return result ?? BatchValue.Unknown;
+    }
+
+    /// <summary>The position of a deconstructed local in its deconstruction's (outer) tuple, or null when nested.</summary>
+    private static int? TupleElementIndex(ILocalReferenceOperation part, IDeconstructionAssignmentOperation deconstruction)
+    {
+        // var (a, b) = ...: Declaration(Tuple(a, b)); (var a, var b) = ...: Tuple(Declaration(a), Declaration(b)).
+        IOperation element = part.Parent is IDeclarationExpressionOperation declaration ? declaration : part;
+        if (element.Parent is not ITupleOperation tuple) return null;
+        var target = deconstruction.Target is IDeclarationExpressionOperation { Expression: var expression } ? expression : deconstruction.Target;
+        if (!ReferenceEquals(tuple, target)) return null;
+        var index = tuple.Elements.IndexOf(element);
+        return index >= 0 ? index : null;
+    }
+
+    /// <summary>The position of a tuple's element field (<c>Item2</c>, or its name), or null past the seventh.</summary>
+    private static int? TupleElementIndex(IFieldSymbol element)
+    {
+        var elements = element.ContainingType.TupleElements;
+        for (var i = 0; i < elements.Length; i++)
+        {
+            if (SymbolEqualityComparer.Default.Equals(elements[i].CorrespondingTupleField, element.CorrespondingTupleField)) return i;
+        }
+        return null;
+    }
+
     private IMethodSymbol? FindForward(INamedTypeSymbol? type, int arity)
     {
         for (var current = type; current is not null; current = current.BaseType)
@@ -267,6 +334,19 @@ internal sealed partial class DegreeEvaluator
         bool loss, IMethodSymbol? callee = null)
     {
         if (caller.Depth >= MaxCallDepth) return BatchValue.Unknown;
+        var frame = new Frame(lexicalParent, BindArguments(arguments, caller, callee), caller.Depth + 1);
+        BatchValue? result = null;
+        foreach (var returned in LoaderCreation.Returns(body))
+        {
+            var value = Eval(returned, frame, loss);
+            result = result is null ? value : BatchValue.Join(result, value);
+        }
+        return result ?? BatchValue.Unknown;
+    }
+
+    /// <summary>The callee's parameters bound to the values of the caller's arguments (by ordinal, as delegates need).</summary>
+    private Dictionary<IParameterSymbol, BatchValue> BindArguments(ImmutableArray<IArgumentOperation> arguments, Frame caller, IMethodSymbol? callee)
+    {
         var bound = new Dictionary<IParameterSymbol, BatchValue>(SymbolEqualityComparer.Default);
         foreach (var argument in arguments)
         {
@@ -277,13 +357,6 @@ internal sealed partial class DegreeEvaluator
                 : Eval(argument.Value, caller, loss: false);
             bound[target] = bound[target.OriginalDefinition];
         }
-        var frame = new Frame(lexicalParent, bound, caller.Depth + 1);
-        BatchValue? result = null;
-        foreach (var returned in LoaderCreation.Returns(body))
-        {
-            var value = Eval(returned, frame, loss);
-            result = result is null ? value : BatchValue.Join(result, value);
-        }
-        return result ?? BatchValue.Unknown;
+        return bound;
     }
 }

@@ -211,6 +211,11 @@ internal sealed partial class DegreeEvaluator
             case ICompoundAssignmentOperation compound:
                 value = Eval(compound, frame, loss);
                 break;
+            case ILocalReferenceOperation part when write.Deconstruction is { } deconstruction:
+                value = _symbols.IsTensor(part.Type) && TupleElementIndex(part, deconstruction) is { } index
+                    ? TupleElement(deconstruction.Value, index, frame, loss)
+                    : BatchValue.Unknown;
+                break;
             default:
                 value = Eval(LoaderCreation.ValueOf(write.Operation), frame, loss);
                 break;
@@ -253,6 +258,10 @@ internal sealed partial class DegreeEvaluator
                     ? BatchValue.PerSample(owner.Degree)
                     : BatchValue.Unknown;
         }
+        // output.Item1, output.recon: an element of a tuple (a user model's outputs).
+        if (member is IFieldSymbol { ContainingType.IsTupleType: true } element && reference.Instance is { } tuple &&
+            TupleElementIndex(element) is { } elementIndex)
+            return TupleElement(tuple, elementIndex, frame, loss: false);
         if (IsNumeric(type))
         {
             if (_isNominalName(reference, member.Name))

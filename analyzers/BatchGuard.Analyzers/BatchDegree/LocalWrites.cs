@@ -13,7 +13,7 @@ internal static class LocalWrites
     /// <summary>
     /// The value a local holds where it is read: the last write that ends before the read, in source order. A write
     /// inside a branch that does not contain the read is not trusted (the other path may not write), so null.
-    /// Writes the model cannot follow (ref/out, deconstruction, increments) make the local unknown: null.
+    /// Writes the model cannot follow (ref/out, increments) make the local unknown: null.
     /// </summary>
     public static LocalWrite? Reaching(Dictionary<ILocalSymbol, List<LocalWrite>> writesByLocal, ILocalReferenceOperation read) =>
         writesByLocal.TryGetValue(read.Local, out var writes) ? Reaching(writes, read) : null;
@@ -165,8 +165,9 @@ internal static class LocalWrites
                 AddTo(into, target.Local, new LocalWrite(operation, tracked: false));
                 break;
             case IDeconstructionAssignmentOperation deconstruction:
+                // var (recon, mu, logvar) = vae.forward(x): each part holds an element of the value (DegreeEvaluator).
                 foreach (var local in deconstruction.Target.DescendantsAndSelf().OfType<ILocalReferenceOperation>())
-                    AddTo(into, local.Local, new LocalWrite(local, tracked: false));
+                    AddTo(into, local.Local, new LocalWrite(local, tracked: true, deconstruction));
                 break;
             case IArgumentOperation { Value: ILocalReferenceOperation byRef } argument
                 when argument.Parameter is { RefKind: RefKind.Ref or RefKind.Out }:
@@ -186,17 +187,22 @@ internal static class LocalWrites
 /// <remarks>A class: generic collections of a value type are JIT-compiled anew in every cold compiler process.</remarks>
 internal sealed class LocalWrite
 {
-    public LocalWrite(IOperation operation, bool tracked)
+    public LocalWrite(IOperation operation, bool tracked, IDeconstructionAssignmentOperation? deconstruction = null)
     {
         Operation = operation;
         Tracked = tracked;
+        Deconstruction = deconstruction;
     }
 
+    /// <summary>The declarator, assignment or loop that writes the local; for a deconstruction, the local's reference in its target.</summary>
     public IOperation Operation { get; }
-    /// <summary>False for writes the model does not follow (ref/out, deconstruction, increments).</summary>
+    /// <summary>False for writes the model does not follow (ref/out, increments).</summary>
     public bool Tracked { get; }
+    /// <summary>The deconstruction that writes the local (<c>var (a, b) = ...</c>), if that is the write.</summary>
+    public IDeconstructionAssignmentOperation? Deconstruction { get; }
 
     /// <summary>Where the write takes effect: a foreach variable before the body, anything else after itself.</summary>
-    public int End => Operation is IForEachLoopOperation forEach ? forEach.Collection.Syntax.Span.End : Operation.Syntax.Span.End;
+    public int End => Operation is IForEachLoopOperation forEach ? forEach.Collection.Syntax.Span.End
+        : (Deconstruction ?? Operation).Syntax.Span.End;
 }
 
