@@ -26,8 +26,13 @@ internal readonly struct OptimizerState
     public static OptimizerState Stateful(string description) => new(true, description);
     public static readonly OptimizerState NotStateful = new(false, "");
 
-    /// <summary>TorchSharp optimizers whose update always depends on earlier gradients.</summary>
-    private static bool IsAlwaysStateful(string name) => name is "Adam" or "AdamW" or "Adamax" or "NAdam" or "RAdam" or "RMSProp";
+    /// <summary>
+    /// TorchSharp optimizers whose update always depends on the size of earlier gradients: momentum buffers and running
+    /// averages of squared gradients (Adagrad's sum never forgets one). Rprop uses only their signs; SGD is classified
+    /// by its arguments.
+    /// </summary>
+    private static bool IsAlwaysStateful(string name) =>
+        name is "Adam" or "AdamW" or "Adamax" or "NAdam" or "RAdam" or "RMSProp" or "Adagrad" or "Adadelta";
 
     /// <summary>
     /// Classifies what an optimizer was created from: <c>optim.Adam(...)</c>, <c>optim.SGD(..., momentum: 0.9)</c>,
