@@ -252,16 +252,19 @@ internal sealed partial class DegreeEvaluator
             case ITupleOperation literal:
                 return index < literal.Elements.Length ? Eval(literal.Elements[index], frame, loss) : BatchValue.Unknown;
             // var output = vae.forward(x); ... output.Item1
-            case ILocalReferenceOperation local when depth < 4 && _index.ReachingWrite(local) is { Deconstruction: null } write &&
-                                                     LoaderCreation.ValueOf(write.Operation) is { } value:
-                return TupleElement(value, index, frame, loss, depth + 1);
+            case ILocalReferenceOperation local when depth < 4 && _index.ReachingWrite(local) is { Deconstruction: null } write:
+                if (LoaderCreation.ValueOf(write.Operation) is { } value) return TupleElement(value, index, frame, loss, depth + 1);
+                // foreach (var batch in loader) { var (x, y) = batch; ... }: a part of a batch.
+                return write.Operation is IForEachLoopOperation && Eval(local, frame, loss: false).Kind == ValueKind.BatchContainer
+                    ? BatchValue.PerSample(0)
+                    : BatchValue.Unknown;
             case IInvocationOperation { TargetMethod.Name: "forward" or "call", Instance: { } module } call
                 when _symbols.IsModule(module.Type) && frame.Depth < MaxCallDepth &&
                      FindForward(module.Type as INamedTypeSymbol, call.Arguments.Length) is { } forward && _index.BodyOf(forward) is { } body:
                 return ReturnedElement(body, index, call.Arguments, frame, forward);
             default:
-                // foreach (var batch in loader) { var (x, y) = batch; ... }: a part of a batch.
-                return tuple is not null && Eval(tuple, frame, loss: false).Kind == ValueKind.BatchContainer ? BatchValue.PerSample(0) : BatchValue.Unknown;
+                // Anything else (a helper's tuple: var (x, y) = MakeData(n)) is not interpreted.
+                return BatchValue.Unknown;
         }
     }
 
