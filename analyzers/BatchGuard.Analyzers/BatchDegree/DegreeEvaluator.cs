@@ -268,9 +268,11 @@ internal sealed partial class DegreeEvaluator
                 return HoldsABatchsActualSize(reference, frame) ? BatchValue.Unknown : BatchValue.Nominal(reference.Syntax.ToString());
             return LooksLikeACount(member.Name) ? BatchValue.Unknown : BatchValue.Constant;
         }
-        if (_symbols.IsTensor(type) || _symbols.IsModule(type) || type?.TypeKind == TypeKind.Delegate)
+        // A loss, criterion or loss function stored in a field or property of the user's: agree over every write in the
+        // compilation. A library's member (a list's indexer, an enumerator's Current) has no writes worth looking up,
+        // and asking would take the block out of as-you-type analysis.
+        if ((_symbols.IsTensor(type) || _symbols.IsModule(type) || type?.TypeKind == TypeKind.Delegate) && IsInSource(member))
         {
-            // A loss, criterion or loss function stored in a field: agree over every write in the compilation.
             var key = member.OriginalDefinition;
             if (frame.Depth >= MaxCallDepth || !_membersInProgress.Add(key)) return BatchValue.Unknown;
             try
@@ -287,6 +289,15 @@ internal sealed partial class DegreeEvaluator
             }
         }
         return BatchValue.Unknown;
+    }
+
+    private static bool IsInSource(ISymbol symbol)
+    {
+        foreach (var location in symbol.Locations)
+        {
+            if (location.IsInSource) return true;
+        }
+        return false;
     }
 
     /// <summary>

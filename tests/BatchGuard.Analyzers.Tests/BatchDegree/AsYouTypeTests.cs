@@ -170,6 +170,21 @@ public sealed class AsYouTypeTests
         Assert.Single(built, d => d.Id == "BG0004");
     }
 
+    [Fact]
+    public async Task A_tensor_read_from_a_library_collection_keeps_the_finding_as_you_type()
+    {
+        // penalties[0] is a List<Tensor> indexer: no write of the user's code can tell its value, so looking for
+        // writes to it (which only the whole compilation has) would only have held the finding back until the build.
+        var source = OneMethod
+            .Replace("var dl = ", "var penalties = new List<Tensor> { zeros(1) };\n        var dl = ")
+            .Replace("(loss + l1 + conf).backward();", "(l1 + penalties[0]).backward();");
+        var run = await Analyze(("Trainer.cs", source), ("MatchedL1.cs", MatchedL1));
+
+        var typed = await run.OpenDocument("Trainer.cs");
+        Assert.Contains(typed, d => d.Id == "BG0003");
+        Assert.Equal(typed.Select(Describe), (await run.Build()).Select(Describe));
+    }
+
     private static string Describe(Diagnostic diagnostic) =>
         $"{diagnostic.Id} {diagnostic.Location.SourceTree!.GetText().ToString(diagnostic.Location.SourceSpan)}";
 
