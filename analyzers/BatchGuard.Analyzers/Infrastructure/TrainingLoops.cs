@@ -8,14 +8,25 @@ namespace BatchGuard.Analyzers;
 
 /// <summary>
 /// A training loop: the innermost loop (foreach, for, while, do, or a manual enumerator's while) whose body calls
-/// <c>backward()</c> and an optimizer's <c>step()</c>. Calls inside nested lambdas or local functions are not
-/// counted: they may run elsewhere.
+/// <c>backward()</c> and an optimizer's <c>step()</c>; or a training step, the body of a method, local function or
+/// lambda that calls both outside any loop of its own (<c>void TrainBatch(...) { ...; loss.backward(); opt.step(); }</c>),
+/// which its callers repeat once per batch. Calls inside nested lambdas or local functions are not counted: they may
+/// run elsewhere.
 /// </summary>
 internal sealed class TrainingLoop
 {
     public TrainingLoop(ILoopOperation loop, ImmutableArray<IInvocationOperation> calls, TorchSharpSymbols symbols)
+        : this((IOperation)loop, calls, symbols)
     {
-        Loop = loop;
+    }
+
+    /// <summary>A training step: <paramref name="body"/> is the body that repeats, <paramref name="calls"/> its calls.</summary>
+    public static TrainingLoop Step(IOperation body, ImmutableArray<IInvocationOperation> calls, TorchSharpSymbols symbols) =>
+        new(body, calls, symbols);
+
+    private TrainingLoop(IOperation scope, ImmutableArray<IInvocationOperation> calls, TorchSharpSymbols symbols)
+    {
+        Scope = scope;
         Calls = calls;
         // One pass, by name first: most calls in a loop are neither.
         ImmutableArray<IInvocationOperation>.Builder? backwards = null, steps = null;
@@ -35,7 +46,12 @@ internal sealed class TrainingLoop
         Steps = steps?.ToImmutable() ?? ImmutableArray<IInvocationOperation>.Empty;
     }
 
-    public ILoopOperation Loop { get; }
+    /// <summary>What repeats: the loop, or a training step's body.</summary>
+    public IOperation Scope { get; }
+    /// <summary>The loop; null for a training step.</summary>
+    public ILoopOperation? Loop => Scope as ILoopOperation;
+    /// <summary>The code that runs once per batch: the loop's body, or the training step's body.</summary>
+    public IOperation Body => Loop is { } loop ? loop.Body : Scope;
     /// <summary>Every invocation in the loop body, in source order.</summary>
     public ImmutableArray<IInvocationOperation> Calls { get; }
     public ImmutableArray<IInvocationOperation> Backwards { get; }
@@ -43,7 +59,7 @@ internal sealed class TrainingLoop
 
     /// <summary>For <c>foreach (var batch in loader)</c>: the enumerated expression, conversions removed.</summary>
     public IOperation? EnumeratedCollection =>
-        Loop is IForEachLoopOperation forEach ? forEach.Collection.WalkDownConversions() : null;
+        Scope is IForEachLoopOperation forEach ? forEach.Collection.WalkDownConversions() : null;
 }
 
 internal static class TrainingLoopFinder
@@ -61,7 +77,7 @@ internal static class TrainingLoopFinder
 
         // Keep the innermost: an epoch loop around a batch loop is not itself the training loop.
         return candidates
-            .Where(outer => !candidates.Any(inner => !ReferenceEquals(inner, outer) && IsInside(inner.Loop, outer.Loop)))
+            .Where(outer => !candidates.Any(inner => !ReferenceEquals(inner, outer) && IsInside(inner.Scope, outer.Scope)))
             .ToImmutableArray();
     }
 
@@ -106,6 +122,18 @@ internal static class TrainingLoopFinder
     }
 
     /// <summary>
+    /// Invocations in a training step's body in source order, skipping nested lambdas and local functions and the loops
+    /// <paramref name="skip"/> names (the training loops inside it, analysed on their own).
+    /// </summary>
+    public static ImmutableArray<IInvocationOperation> InvocationsInStep(IOperation body, System.Func<ILoopOperation, bool> skip)
+    {
+        var result = ImmutableArray.CreateBuilder<IInvocationOperation>();
+        Collect(body, result, skip);
+        SortBySource(result, 0);
+        return result.ToImmutable();
+    }
+
+    /// <summary>
     /// Sorts <paramref name="calls"/> from <paramref name="start"/> on by source position (stably), if needed: the walk
     /// visits calls in source order except where the tree reorders them.
     /// </summary>
@@ -120,12 +148,13 @@ internal static class TrainingLoopFinder
         }
     }
 
-    private static void Collect(IOperation? operation, ImmutableArray<IInvocationOperation>.Builder into)
+    private static void Collect(IOperation? operation, ImmutableArray<IInvocationOperation>.Builder into, System.Func<ILoopOperation, bool>? skip = null)
     {
         if (operation is null) return;
         if (operation is IAnonymousFunctionOperation or ILocalFunctionOperation) return;
+        if (skip is not null && operation is ILoopOperation loop && skip(loop)) return;
         if (operation is IInvocationOperation invocation) into.Add(invocation);
-        foreach (var child in operation.ChildOperations) Collect(child, into);
+        foreach (var child in operation.ChildOperations) Collect(child, into, skip);
     }
 
     public static bool IsInside(IOperation inner, IOperation outer)

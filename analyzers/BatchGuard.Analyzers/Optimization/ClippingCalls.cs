@@ -38,7 +38,7 @@ internal sealed class ClippingCalls(TorchSharpSymbols torch, BatchGuardSymbols? 
     /// lambda-valued locals of the same method that the loop calls.
     /// </summary>
     public bool HasAnyClipping(TrainingLoop loop, SourceMarks marks) =>
-        loop.Calls.Any(IsAnyClipping) || MayClipThroughNestedCode(loop.Loop, marks) && ClipsThroughNestedCode(loop.Loop);
+        loop.Calls.Any(IsAnyClipping) || MayClipThroughNestedCode(loop.Scope, marks) && ClipsThroughNestedCode(loop);
 
     private bool IsAnyClipping(IInvocationOperation call) =>
         IsClippingCall(call) || guard?.IsGuardStep(call) == true || IsOwnClippingHelper(call) || ClampsAGradient(call);
@@ -47,7 +47,7 @@ internal sealed class ClippingCalls(TorchSharpSymbols torch, BatchGuardSymbols? 
     /// Whether the method around the loop can hold clipping the loop's own calls do not show: its text names one of
     /// the clipping calls (clip_grad_*, a *clip* helper, clamp_ on a gradient, the guard's Step/AfterBackward).
     /// </summary>
-    private static bool MayClipThroughNestedCode(ILoopOperation loop, SourceMarks marks)
+    private static bool MayClipThroughNestedCode(IOperation loop, SourceMarks marks)
     {
         var root = CompilationIndex.Root(loop).Syntax;
         var tree = root.SyntaxTree;
@@ -60,9 +60,9 @@ internal sealed class ClippingCalls(TorchSharpSymbols torch, BatchGuardSymbols? 
 
     private static readonly string[] ClippingWords = { "clip", "Clip", "CLIP", "clamp_", "Step(", "AfterBackward" };
 
-    private bool ClipsThroughNestedCode(ILoopOperation loop)
+    private bool ClipsThroughNestedCode(TrainingLoop loop)
     {
-        var root = CompilationIndex.Root(loop);
+        var root = CompilationIndex.Root(loop.Scope);
         foreach (var operation in loop.Body.DescendantsAndSelf())
         {
             if (operation is not IInvocationOperation call) continue;

@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Linq;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Operations;
 
@@ -19,7 +20,9 @@ namespace BatchGuard.Analyzers.Optimization;
 /// Cost: analyzers run on every build, and most code has no training loop. The entry point is an operation action on
 /// loops (far fewer than calls); a loop whose text does not contain "backward" stops there (<see cref="SourceMarks"/>);
 /// only the outermost loop of each body does work, one walk over its operations that compares call names. Binding checks, the enclosing-loop search and the optimizer's assignments run only for calls
-/// named step, clip_grad_* or AfterBackward in a loop that also calls something named backward and step.
+/// named step, clip_grad_* or AfterBackward in a loop that also calls something named backward and step. Training
+/// steps written as methods, local functions or lambdas come from a second action on those bodies, which stops at a
+/// text test unless the body says "backward" outside its loops.
 /// </para>
 /// </remarks>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
@@ -41,6 +44,74 @@ public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
         var clipping = new ClippingCalls(symbols, BatchGuardSymbols.TryCreate(context.Compilation));
         var marks = SourceMarks.For(context.Compilation);
         context.RegisterOperationAction(operation => Guarded(() => AnalyzeOutermostLoop(operation, symbols, clipping, marks)), OperationKind.Loop);
+        context.RegisterOperationAction(operation => Guarded(() => AnalyzeTrainingStep(operation, symbols, clipping, marks)),
+            OperationKind.MethodBody, OperationKind.LocalFunction, OperationKind.AnonymousFunction);
+    }
+
+    /// <summary>
+    /// A training step written as a method, local function or lambda (<c>float TrainBatch(...) { ...; loss.backward();
+    /// opt.step(); ... }</c>, called from the epoch loop): its body calls backward() and step() outside any loop of its
+    /// own, and its callers repeat it once per batch, so its clipping is judged as a training loop's. Most bodies never
+    /// say "backward" outside a loop or a nested function, and cost a text test.
+    /// </summary>
+    private static void AnalyzeTrainingStep(OperationAnalysisContext context, TorchSharpSymbols symbols, ClippingCalls clipping, SourceMarks marks)
+    {
+        var body = context.Operation switch
+        {
+            IMethodBodyOperation method => (IOperation?)method.BlockBody ?? method.ExpressionBody,
+            ILocalFunctionOperation function => (IOperation?)function.Body ?? function.IgnoredBody,
+            IAnonymousFunctionOperation lambda => lambda.Body,
+            _ => null,
+        };
+        if (body is null || !SaysBackwardOutsideLoops(body.Syntax, marks)) return;
+
+        // Loops that mention backward() are training loops (or nothing this rule judges): analysed from the loop.
+        var tree = body.Syntax.SyntaxTree;
+        var calls = TrainingLoopFinder.InvocationsInStep(body, loop => marks.Mentions(tree, SourceMarks.Backward, loop.Syntax.Span));
+        var step = TrainingLoop.Step(body, calls, symbols);
+        // A body that creates the optimizer it steps (a one-off update in a script or a test) is no step its callers
+        // repeat: the optimizer must outlive the body, as a field, a parameter or a captured local.
+        if (step.Backwards.IsEmpty || !step.Steps.Any(s => OptimizerOutlives(s, body))) return;
+        foreach (var call in calls)
+        {
+            if (clipping.IsClippingCall(call)) ReportMisplacedClipping(context.ReportDiagnostic, step, call, clipping);
+            else if (step.Steps.Contains(call) && OptimizerOutlives(call, body) && !clipping.HasAnyClipping(step, marks))
+                ReportStatefulOptimizerWithoutClipping(context, call);
+        }
+    }
+
+    /// <summary>Whether the optimizer a step() is called on lives longer than <paramref name="body"/>.</summary>
+    private static bool OptimizerOutlives(IInvocationOperation step, IOperation body) => step.Instance?.WalkDownConversions() switch
+    {
+        IFieldReferenceOperation or IPropertyReferenceOperation or IParameterReferenceOperation => true,
+        ILocalReferenceOperation local => !local.Local.DeclaringSyntaxReferences.Any(r => r.SyntaxTree == body.Syntax.SyntaxTree && body.Syntax.Span.Contains(r.Span)),
+        _ => false,
+    };
+
+    /// <summary>
+    /// Whether the body's text says "backward" somewhere that is in no loop and no nested lambda or local function of
+    /// the body (those run elsewhere, and are analysed as bodies of their own).
+    /// </summary>
+    private static bool SaysBackwardOutsideLoops(SyntaxNode body, SourceMarks marks)
+    {
+        var positions = marks.Find(body.SyntaxTree, SourceMarks.Backward);
+        var span = body.Span;
+        var i = System.Array.BinarySearch(positions, span.Start);
+        for (i = i < 0 ? ~i : i; i < positions.Length && positions[i] < span.End; i++)
+        {
+            var free = true;
+            for (var node = body.FindToken(positions[i]).Parent; node is not null && node != body; node = node.Parent)
+            {
+                if (node is CommonForEachStatementSyntax or ForStatementSyntax or WhileStatementSyntax or DoStatementSyntax or
+                    AnonymousFunctionExpressionSyntax or LocalFunctionStatementSyntax)
+                {
+                    free = false;
+                    break;
+                }
+            }
+            if (free) return true;
+        }
+        return false;
     }
 
     /// <summary>
@@ -201,10 +272,10 @@ public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
                 certain = next.Call;
             }
             // The call that makes it wrong must run whenever the clipping runs (not in another branch or inner loop).
-            if (!RunsWhenever(certain, clip, loop.Loop)) continue;
+            if (!RunsWhenever(certain, clip, loop.Scope)) continue;
             // In an inner loop that also steps or runs backward(), the calls repeat within the iteration: the clip of one
             // pass may prepare the step of the next (a clip and a step per parameter group), so the order is not certain.
-            if (SharesInnerLoopWithAnUpdate(clip, loop.Loop, events)) continue;
+            if (SharesInnerLoopWithAnUpdate(clip, loop.Scope, events)) continue;
 
             var target = TargetStep(events);
             var properties = target is null
