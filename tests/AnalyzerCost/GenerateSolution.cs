@@ -1,7 +1,8 @@
 // Generates a large solution for measuring BatchGuard's analyzer cost (see docs/performance.md, "Analyzer cost"):
 //   dotnet run tests/AnalyzerCost/GenerateSolution.cs -- <output folder> [ml files] [plain files]
 // Two projects: TorchTraining (TorchSharp training code: models, data pipelines, training and evaluation loops in
-// the shapes people write; one in six with a loss divided twice by the batch size and clipping after step()) and PlainCode (ordinary business code, no TorchSharp).
+// the shapes people write; one in six with a loss divided twice by the batch size and clipping after step(), and the
+// manual-enumerator shape with a sum divided by the nominal batch size) and PlainCode (ordinary business code, no TorchSharp).
 // Both load BatchGuard's analyzers from $(BatchGuardAnalyzersDir). Deterministic: the same arguments give the same code.
 using System.Text;
 

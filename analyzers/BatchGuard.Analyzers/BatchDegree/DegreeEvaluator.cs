@@ -248,6 +248,10 @@ internal sealed partial class DegreeEvaluator
         var type = reference.Type;
         if (reference.Instance is { } instance && !(instance is IInstanceReferenceOperation))
         {
+            // e.Current of a manual enumerator over a loader: a batch, as a foreach variable is.
+            if (reference is IPropertyReferenceOperation { Property.Name: "Current" } && instance is ILocalReferenceOperation enumerator &&
+                LoaderCreation.EnumeratedLoader(enumerator, _index) is { } loader)
+                return ManualLoopBatch(reference, enumerator, loader);
             var owner = Eval(instance, frame, loss: false);
             // b["img"], b[0], b.Item1 on a batch from a DataLoader.
             if (owner.Kind == ValueKind.BatchContainer && _symbols.IsTensor(type)) return BatchValue.PerSample(0);
@@ -289,6 +293,23 @@ internal sealed partial class DegreeEvaluator
             }
         }
         return BatchValue.Unknown;
+    }
+
+    /// <summary>
+    /// A batch read through <c>e.Current</c> in the manual loop over <paramref name="loader"/>. The loader feeds the loss
+    /// (for BG0001) unless that loop skips short batches: a manual loop is no consumer that BG0001's check looks at.
+    /// </summary>
+    private BatchValue ManualLoopBatch(IOperation read, ILocalReferenceOperation enumerator, IOperation loader)
+    {
+        for (var current = read.Parent; current is not null; current = current.Parent)
+        {
+            if (current is not IWhileLoopOperation loop ||
+                loop.Condition?.WalkDownConversions() is not IInvocationOperation { TargetMethod.Name: "MoveNext", Instance: ILocalReferenceOperation moved } ||
+                !SymbolEqualityComparer.Default.Equals(moved.Local, enumerator.Local)) continue;
+            if (!LoaderCreation.HandlesShortBatches(loop)) _collections.Add(loader);
+            return BatchValue.Container(loader);
+        }
+        return BatchValue.Container(loader);
     }
 
     private static bool IsInSource(ISymbol symbol)

@@ -292,6 +292,23 @@ internal sealed class LoaderCreation
     /// comparisons around those words in the loop body's text are bound (<see cref="SourceMarks"/>), not every
     /// operation of the body; without a semantic model the body is walked.
     /// </remarks>
+    /// <summary>
+    /// The loader a manual enumerator's loop reads (<c>using var e = loader.GetEnumerator(); while (e.MoveNext())</c>),
+    /// conversions removed; null for any other loop.
+    /// </summary>
+    public static IOperation? EnumeratedByManualLoop(IWhileLoopOperation loop, ISourceLookup lookup) =>
+        loop.Condition?.WalkDownConversions() is IInvocationOperation { TargetMethod.Name: "MoveNext", Arguments.Length: 0, Instance: ILocalReferenceOperation enumerator }
+            ? EnumeratedLoader(enumerator, lookup)
+            : null;
+
+    /// <summary>The loader an enumerator local was obtained from (<c>loader.GetEnumerator()</c>), or null.</summary>
+    public static IOperation? EnumeratedLoader(ILocalReferenceOperation enumerator, ISourceLookup lookup) =>
+        lookup.ReachingWrite(enumerator) is { } write &&
+        ValueOf(write.Operation)?.WalkDownConversions() is IInvocationOperation { TargetMethod.Name: "GetEnumerator", Arguments.Length: 0, Instance: { } loader } &&
+        lookup.Symbols.IsDataLoader(loader.WalkDownConversions().Type)
+            ? loader.WalkDownConversions()
+            : null;
+
     public static bool HandlesShortBatches(ILoopOperation loop)
     {
         var body = loop.Body;

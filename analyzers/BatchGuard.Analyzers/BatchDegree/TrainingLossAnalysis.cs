@@ -120,8 +120,8 @@ internal sealed class TrainingLossAnalysis
     public static void EvaluateBackward(IInvocationOperation backward, ISourceLookup lookup, DegreeEvaluator evaluator)
     {
         var symbols = lookup.Symbols;
-        var loops = EnclosingLoaderLoops(backward, symbols);
-        var sites = new List<List<IForEachLoopOperation>> { loops };
+        var loops = EnclosingLoaderLoops(backward, lookup);
+        var sites = new List<List<LoaderLoop>> { loops };
         if (loops.Count == 0 && !backward.IsInALoopOfItsBody())
         {
             // A step method's call sites need the whole compilation: look for them only when a finding depends on the
@@ -142,16 +142,19 @@ internal sealed class TrainingLossAnalysis
             var siteLoaders = siteLoops.SelectMany(l => LoaderCreation.Resolve(l.Collection, lookup)).ToImmutableArray();
             batchesAreFull &= BatchesAreFull(siteLoops, siteLoaders, symbols);
             loaders.AddRange(siteLoaders);
-            collections.AddRange(siteLoops.Select(l => l.Collection.WalkDownConversions()));
+            // A manual enumerator's loop is no consumer the loader's BG0001 looks at: one that skips short batches
+            // must not link the loader to the loss.
+            collections.AddRange(siteLoops.Where(l => l.Loop is IForEachLoopOperation || !LoaderCreation.HandlesShortBatches(l.Loop))
+                .Select(l => l.Collection));
         }
         evaluator.EvaluateBackward(backward, loaders.ToImmutable(), collections, batchesAreFull);
     }
 
     /// <summary>Whether the loops around one place always give it full batches: drop_last, an exact data set, or a skip.</summary>
-    private static bool BatchesAreFull(List<IForEachLoopOperation> loops, ImmutableArray<LoaderCreation> loaders, TorchSharpSymbols symbols)
+    private static bool BatchesAreFull(List<LoaderLoop> loops, ImmutableArray<LoaderCreation> loaders, TorchSharpSymbols symbols)
     {
         var dropLastHonoured = symbols.TorchSharpVersion is not { } version || version >= FirstVersionHonouringDropLast;
-        return loops.Any(LoaderCreation.HandlesShortBatches) ||
+        return loops.Any(l => LoaderCreation.HandlesShortBatches(l.Loop)) ||
                loaders.Length > 0 && loaders.All(l => !l.CanYieldShortBatch && (dropLastHonoured || l.IsExact));
     }
 
@@ -160,7 +163,7 @@ internal sealed class TrainingLossAnalysis
     /// loops around each place the step is called; null when a call site is in no such loop, the step is used other
     /// than by calling it, or no call site is visible.
     /// </summary>
-    private static List<List<IForEachLoopOperation>>? CallSiteLoops(IOperation backward, ISourceLookup lookup)
+    private static List<List<LoaderLoop>>? CallSiteLoops(IOperation backward, ISourceLookup lookup)
     {
         var body = backward.EnclosingFunction();
         var root = CompilationIndex.Root(backward);
@@ -177,7 +180,7 @@ internal sealed class TrainingLossAnalysis
                 : null,
         };
         if (calls is null) return null;
-        var result = new List<List<IForEachLoopOperation>>();
+        var result = new List<List<LoaderLoop>>();
         foreach (var use in calls)
         {
             // A lambda's local must be called (step(x, y)), not passed on; a local function must be called, not converted.
@@ -188,7 +191,7 @@ internal sealed class TrainingLossAnalysis
                 _ => null,
             };
             if (call is null) return null;
-            var loops = EnclosingLoaderLoops(call, lookup.Symbols);
+            var loops = EnclosingLoaderLoops(call, lookup);
             if (loops.Count == 0) return null;
             result.Add(loops);
         }
@@ -261,15 +264,30 @@ internal sealed class TrainingLossAnalysis
         }
     }
 
-    private static List<IForEachLoopOperation> EnclosingLoaderLoops(IOperation operation, TorchSharpSymbols symbols)
+    /// <summary>
+    /// The loops around <paramref name="operation"/> that read a loader's batches: <c>foreach (var b in loader)</c>, and
+    /// a manual enumerator's <c>while (e.MoveNext())</c> with <c>e = loader.GetEnumerator()</c>.
+    /// </summary>
+    private static List<LoaderLoop> EnclosingLoaderLoops(IOperation operation, ISourceLookup lookup)
     {
-        var loops = new List<IForEachLoopOperation>();
+        var symbols = lookup.Symbols;
+        var loops = new List<LoaderLoop>();
         for (var current = operation.Parent; current is not null; current = current.Parent)
         {
             if (current is IAnonymousFunctionOperation or ILocalFunctionOperation) break;
-            if (current is IForEachLoopOperation forEach && symbols.IsDataLoader(forEach.Collection.WalkDownConversions().Type)) loops.Add(forEach);
+            if (current is IForEachLoopOperation forEach && symbols.IsDataLoader(forEach.Collection.WalkDownConversions().Type))
+                loops.Add(new LoaderLoop(forEach, forEach.Collection.WalkDownConversions()));
+            else if (current is IWhileLoopOperation manual && LoaderCreation.EnumeratedByManualLoop(manual, lookup) is { } loader)
+                loops.Add(new LoaderLoop(manual, loader));
         }
         return loops;
+    }
+
+    /// <summary>A loop that reads a loader's batches, and the loader expression it reads them from.</summary>
+    private sealed class LoaderLoop(ILoopOperation loop, IOperation collection)
+    {
+        public ILoopOperation Loop { get; } = loop;
+        public IOperation Collection { get; } = collection;
     }
 
     /// <summary>
