@@ -271,16 +271,26 @@ internal sealed partial class DegreeEvaluator
     /// <summary>Element <paramref name="index"/> of the tuples a body returns, its parameters bound as <see cref="CallBody"/> binds them.</summary>
     private BatchValue ReturnedElement(IOperation body, int index, ImmutableArray<IArgumentOperation> arguments, Frame caller, IMethodSymbol callee)
     {
-        var frame = new Frame(null, BindArguments(arguments, caller, callee), caller.Depth + 1);
-        BatchValue? result = null;
-        foreach (var returned in LoaderCreation.Returns(body))
+        // A recursive model (a forward that calls itself on parts of its input) would be interpreted again at every
+        // level, for every element of every call: exponential. Its own calls are unknown instead.
+        if (!_forwardsInProgress.Add(callee.OriginalDefinition)) return BatchValue.Unknown;
+        try
         {
-            var value = returned.WalkDownConversions() is ITupleOperation literal && index < literal.Elements.Length
-                ? Eval(literal.Elements[index], frame, loss: false)
-                : BatchValue.Unknown;
-            result = result is null ? value : BatchValue.Join(result, value);
+            var frame = new Frame(null, BindArguments(arguments, caller, callee), caller.Depth + 1);
+            BatchValue? result = null;
+            foreach (var returned in LoaderCreation.Returns(body))
+            {
+                var value = returned.WalkDownConversions() is ITupleOperation literal && index < literal.Elements.Length
+                    ? Eval(literal.Elements[index], frame, loss: false)
+                    : BatchValue.Unknown;
+                result = result is null ? value : BatchValue.Join(result, value);
+            }
+            return result ?? BatchValue.Unknown;
         }
-        return result ?? BatchValue.Unknown;
+        finally
+        {
+            _forwardsInProgress.Remove(callee.OriginalDefinition);
+        }
     }
 
     /// <summary>The position of a deconstructed local in its deconstruction's (outer) tuple, or null when nested.</summary>

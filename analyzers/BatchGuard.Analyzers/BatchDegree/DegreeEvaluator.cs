@@ -39,6 +39,9 @@ internal sealed partial class DegreeEvaluator
     // The findings the last evaluation added (not merely touched), so that it can be taken back (RetractLastEvaluation).
     private readonly List<FindingKey> _created = new();
     private ImmutableArray<LoaderCreation> _feedingLoaders;
+    private IInvocationOperation? _backward;
+    // Models whose forward is being interpreted for a tuple element: a forward that calls itself is not followed again.
+    private readonly HashSet<IMethodSymbol> _forwardsInProgress = new(SymbolEqualityComparer.Default);
     private bool _batchesAreFull;
 
     public DegreeEvaluator(ISourceLookup index, Func<IOperation, string, bool> isNominalName,
@@ -67,6 +70,8 @@ internal sealed partial class DegreeEvaluator
         _created.Clear();
         _feedingLoaders = feedingLoaders;
         _batchesAreFull = batchesAreFull;
+        _backward = backward;
+        _forwardsInProgress.Clear();
         if (backward.Instance is null) return BatchValue.Unknown;
         var result = Eval(backward.Instance, new Frame(null, null, 0), loss: true);
         foreach (var finding in _touched)
@@ -251,7 +256,7 @@ internal sealed partial class DegreeEvaluator
             // e.Current of a manual enumerator over a loader: a batch, as a foreach variable is.
             if (reference is IPropertyReferenceOperation { Property.Name: "Current" } && instance is ILocalReferenceOperation enumerator &&
                 LoaderCreation.EnumeratedLoader(enumerator, _index) is { } loader)
-                return ManualLoopBatch(reference, enumerator, loader);
+                return ManualLoopBatch(reference, loader);
             var owner = Eval(instance, frame, loss: false);
             // b["img"], b[0], b.Item1 on a batch from a DataLoader.
             if (owner.Kind == ValueKind.BatchContainer && _symbols.IsTensor(type)) return BatchValue.PerSample(0);
@@ -296,20 +301,24 @@ internal sealed partial class DegreeEvaluator
     }
 
     /// <summary>
-    /// A batch read through <c>e.Current</c> in the manual loop over <paramref name="loader"/>. The loader feeds the loss
-    /// (for BG0001) unless that loop skips short batches: a manual loop is no consumer that BG0001's check looks at.
+    /// A batch read through <c>e.Current</c> in the manual loop over <paramref name="loader"/> that encloses the
+    /// <c>backward()</c> being evaluated: exactly the loops <see cref="TrainingLossAnalysis"/> takes as loader loops
+    /// (<c>while (e.MoveNext())</c>), so that the loader's drop_last and the loop's skip of short batches are known.
+    /// Any other read (a condition with more in it, an endless reader that resets, a read after the loop): unknown.
+    /// The loader feeds the loss (for BG0001) unless that loop skips short batches: a manual loop is no consumer that
+    /// BG0001's check looks at.
     /// </summary>
-    private BatchValue ManualLoopBatch(IOperation read, ILocalReferenceOperation enumerator, IOperation loader)
+    private BatchValue ManualLoopBatch(IOperation read, IOperation loader)
     {
         for (var current = read.Parent; current is not null; current = current.Parent)
         {
-            if (current is not IWhileLoopOperation loop ||
-                loop.Condition?.WalkDownConversions() is not IInvocationOperation { TargetMethod.Name: "MoveNext", Instance: ILocalReferenceOperation moved } ||
-                !SymbolEqualityComparer.Default.Equals(moved.Local, enumerator.Local)) continue;
+            if (current is IAnonymousFunctionOperation or ILocalFunctionOperation) break;
+            if (current is not IWhileLoopOperation loop || !ReferenceEquals(LoaderCreation.EnumeratedByManualLoop(loop, _index), loader)) continue;
+            if (_backward is null || !TrainingLoopFinder.IsInside(_backward, loop)) return BatchValue.Unknown;
             if (!LoaderCreation.HandlesShortBatches(loop)) _collections.Add(loader);
             return BatchValue.Container(loader);
         }
-        return BatchValue.Container(loader);
+        return BatchValue.Unknown;
     }
 
     private static bool IsInSource(ISymbol symbol)

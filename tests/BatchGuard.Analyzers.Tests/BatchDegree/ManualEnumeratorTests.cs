@@ -69,4 +69,19 @@ public sealed class ManualEnumeratorTests
         await VerifyAll.Diagnostics(Train("{|BG0004:" + MeanOverActual + "|}", skip: Skip)
             .Replace("var loader = torch", "var loader = {|BG0002:torch").Replace("shuffle: true)", "shuffle: true)|}"));
     }
+
+    [Theory]
+    [InlineData("while (batches.MoveNext() && step++ < 1000)")]
+    [InlineData("for (; step < 1000 && batches.MoveNext(); step++)")]
+    [InlineData("while (true)")]
+    public async Task Batches_read_in_any_other_loop_shape_are_not_claimed(string loop)
+    {
+        // The loader has drop_last: true, which only a recognised loader loop (while (e.MoveNext())) brings to the loss:
+        // a batch read in any other shape has no batch degree, rather than one whose loader is unknown.
+        var source = Train(SumOverNominal, "BatchSize, shuffle: true, drop_last: true")
+            .Replace("using var batches", "var step = 0;\n        using var batches")
+            .Replace("while (batches.MoveNext())", loop);
+        if (loop == "while (true)") source = source.Replace("var loss =", "if (!batches.MoveNext()) break;\n            var loss =");
+        await VerifyAll.Diagnostics(source);
+    }
 }

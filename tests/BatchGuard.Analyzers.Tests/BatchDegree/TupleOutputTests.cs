@@ -136,4 +136,45 @@ public sealed class TupleOutputTests
             """;
         await VerifyLoss.Diagnostics(source);
     }
+
+    [Fact]
+    public async Task A_model_whose_forward_calls_itself_is_not_followed_into_its_own_calls()
+    {
+        // Interpreting every level of a recursive forward for every element of every call grows exponentially (six
+        // self-calls took minutes); the model's calls to itself are unknown, so its outputs here carry no claim.
+        string source = TestReferences.Usings + """
+            class Tree : nn.Module<Tensor, (Tensor, Tensor)>
+            {
+                private readonly nn.Module<Tensor, Tensor> leaf = nn.Linear(16, 16);
+                public Tree() : base("tree") => RegisterComponents();
+                public override (Tensor, Tensor) forward(Tensor x)
+                {
+                    if (x.shape[1] <= 16) return (leaf.forward(x), x.sum());
+                    var (a, qa) = forward(x[.., ..16]);
+                    var (b, qb) = forward(x[.., 16..] + a);
+                    var (c, qc) = forward(a + b);
+                    var (d, qd) = forward(a * b + c);
+                    var (e, qe) = forward(c * d + qa);
+                    var (f, qf) = forward(e + d + qb);
+                    return (c + d + e + f, qa + qb + qc + qd + qe + qf);
+                }
+            }
+
+            class Trainer
+            {
+                const int BatchSize = 64;
+                void Train(Tree model, torch.utils.data.Dataset data)
+                {
+                    var optimizer = optim.SGD(model.parameters(), 0.1);
+                    foreach (var b in torch.utils.data.DataLoader(data, BatchSize, shuffle: true))
+                    {
+                        var (o, q) = model.forward(b["x"]);
+                        var loss = (F.mse_loss(o, b["y"]) + q) / BatchSize;
+                        optimizer.zero_grad(); loss.backward(); optimizer.step();
+                    }
+                }
+            }
+            """;
+        await VerifyLoss.Diagnostics(source);
+    }
 }
