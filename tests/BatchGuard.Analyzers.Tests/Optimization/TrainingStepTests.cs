@@ -195,4 +195,36 @@ public sealed class TrainingStepTests
             }
             """);
     }
+
+    [Fact]
+    public async Task A_step_or_a_loop_that_calls_a_helper_of_the_users_that_clips_is_not_reported()
+    {
+        // StabiliseGradients is not named *clip*, but its body clips: one call deep, the rule looks.
+        var helper = "\n    private void StabiliseGradients() => torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0);";
+        await VerifyClipping.Diagnostics(Unmarked(StepMethod("\n        StabiliseGradients();"))
+            .Replace("    public Trainer()", helper + "\n    public Trainer()"));
+        await VerifyClipping.Diagnostics(TestReferences.Usings + """
+            class Trainer
+            {
+                private readonly nn.Module<Tensor, Tensor> model = nn.Linear(4, 1);
+
+                public void Fit(torch.utils.data.Dataset data)
+                {
+                    var optimizer = optim.Adam(model.parameters());
+                    foreach (var batch in torch.utils.data.DataLoader(data, 16, shuffle: true))
+                    {
+                        F.mse_loss(model.forward(batch["x"]), batch["y"]).backward();
+                        Stabilise(model);
+                        optimizer.step();
+                        optimizer.zero_grad();
+                    }
+                }
+
+                private static void Stabilise(nn.Module<Tensor, Tensor> m)
+                {
+                    torch.nn.utils.clip_grad_value_(m.parameters(), 0.5);
+                }
+            }
+            """);
+    }
 }
