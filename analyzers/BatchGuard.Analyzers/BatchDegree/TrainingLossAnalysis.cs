@@ -144,7 +144,7 @@ internal sealed class TrainingLossAnalysis
             loaders.AddRange(siteLoaders);
             // A manual enumerator's loop is no consumer the loader's BG0001 looks at: one that skips short batches
             // must not link the loader to the loss.
-            collections.AddRange(siteLoops.Where(l => l.Loop is IForEachLoopOperation || !LoaderCreation.HandlesShortBatches(l.Loop))
+            collections.AddRange(siteLoops.Where(l => !l.Unmodelled && (l.Loop is IForEachLoopOperation || !LoaderCreation.HandlesShortBatches(l.Loop)))
                 .Select(l => l.Collection));
         }
         evaluator.EvaluateBackward(backward, loaders.ToImmutable(), collections, batchesAreFull);
@@ -192,10 +192,57 @@ internal sealed class TrainingLossAnalysis
             };
             if (call is null) return null;
             var loops = EnclosingLoaderLoops(call, lookup);
+            if (loops.Count == 0) loops = FullLoadersOfAnUnmodelledLoop(call, lookup) ?? loops;
             if (loops.Count == 0) return null;
             result.Add(loops);
         }
         return result.Count > 0 ? result : null;
+    }
+
+    /// <summary>
+    /// For a step's call site in a loop that reads a loader in a shape the model does not follow (<c>foreach (var b in
+    /// loader.Take(n))</c>, a list of its batches indexed in a <c>for</c>, <c>while (e.MoveNext() &amp;&amp; step &lt; max)</c>): the
+    /// loaders the loop reads, directly or through a local the method initialises from one, when there are some and
+    /// none of them can yield a short batch (drop_last, an exact data set). The batches reaching the step are then full
+    /// whatever the loop does with them; otherwise null, and the step is judged by its divisor's name, as before. These
+    /// loops only ever clear a step (<see cref="LoaderLoop.Unmodelled"/>): they never tie a loader to its loss for BG0001.
+    /// </summary>
+    private static List<LoaderLoop>? FullLoadersOfAnUnmodelledLoop(IOperation call, ISourceLookup lookup)
+    {
+        ILoopOperation? outermost = null;
+        for (var current = call.Parent; current is not null; current = current.Parent)
+        {
+            if (current is IAnonymousFunctionOperation or ILocalFunctionOperation) break;
+            if (current is ILoopOperation loop) outermost = loop;
+        }
+        if (outermost is null) return null;
+
+        var symbols = lookup.Symbols;
+        var readers = new List<IOperation>();
+        var followed = new HashSet<ILocalSymbol>(SymbolEqualityComparer.Default);
+        foreach (var operation in outermost.PreOrder())
+        {
+            if (IsLoaderRead(operation)) readers.Add(operation);
+            // A local the loop reads that was initialised from a loader: `batches = loader.ToList()`, `e = loader.GetEnumerator()`.
+            else if (operation is ILocalReferenceOperation read && !symbols.IsDataLoader(read.Type) && followed.Add(read.Local) &&
+                     lookup.ReachingWrite(read) is { } write && LoaderCreation.ValueOf(write.Operation) is { } value)
+                readers.AddRange(value.PreOrder().Where(IsLoaderRead));
+        }
+        if (readers.Count == 0) return null;
+
+        var dropLastHonoured = symbols.TorchSharpVersion is not { } version || version >= FirstVersionHonouringDropLast;
+        var loops = new List<LoaderLoop>();
+        foreach (var reader in readers)
+        {
+            var creations = LoaderCreation.Resolve(reader, lookup);
+            if (creations.IsEmpty || creations.Any(c => c.CanYieldShortBatch || !dropLastHonoured && !c.IsExact)) return null;
+            loops.Add(new LoaderLoop(outermost, reader, unmodelled: true));
+        }
+        return loops;
+
+        bool IsLoaderRead(IOperation operation) =>
+            operation is ILocalReferenceOperation or IFieldReferenceOperation or IPropertyReferenceOperation or IParameterReferenceOperation
+                or IInvocationOperation or IObjectCreationOperation && symbols.IsDataLoader(operation.Type);
     }
 
     /// <summary>
@@ -284,10 +331,15 @@ internal sealed class TrainingLossAnalysis
     }
 
     /// <summary>A loop that reads a loader's batches, and the loader expression it reads them from.</summary>
-    private sealed class LoaderLoop(ILoopOperation loop, IOperation collection)
+    private sealed class LoaderLoop(ILoopOperation loop, IOperation collection, bool unmodelled = false)
     {
         public ILoopOperation Loop { get; } = loop;
         public IOperation Collection { get; } = collection;
+        /// <summary>
+        /// A loop that reads the loader in a shape the model does not follow, known only to get full batches
+        /// (<see cref="FullLoadersOfAnUnmodelledLoop"/>): it clears a step, and links no loader to a loss.
+        /// </summary>
+        public bool Unmodelled { get; } = unmodelled;
     }
 
     /// <summary>

@@ -207,6 +207,75 @@ public sealed class BG0003Tests
         await VerifyLoss.Diagnostics(StepMethod("BatchSize, shuffle: true").Replace("[|", "{|BG0003:").Replace("|]", "|}"));
     }
 
+    // A call site in a loop that reads the loader in a shape the model does not follow: the loader's drop_last still
+    // clears the step; a loader that can yield a short batch leaves it judged by the divisor's name (reported).
+    private static string StepMethodInAnUnmodelledLoop(string loaderArguments, string fitBody) => TestReferences.Usings + $$"""
+        using System.Linq;
+
+        class Trainer
+        {
+            const int BatchSize = 32;
+            private readonly nn.Module<Tensor, Tensor> net = nn.Linear(4, 1);
+            private readonly optim.Optimizer opt;
+
+            public Trainer() => opt = optim.SGD(net.parameters(), 0.1);
+
+            public void Fit(torch.utils.data.Dataset data, int max)
+            {
+                var loader = torch.utils.data.DataLoader(data, {{loaderArguments}});
+                {{fitBody}}
+            }
+
+            private void Step(Tensor x, Tensor y)
+            {
+                var loss = [|F.mse_loss(net.forward(x), y, reduction: nn.Reduction.Sum) / BatchSize|];
+                opt.zero_grad();
+                loss.backward();
+                opt.step();
+            }
+        }
+        """;
+
+    public static TheoryData<string> UnmodelledLoops => new()
+    {
+        "foreach (var b in loader.Take(max)) Step(b[\"x\"], b[\"y\"]);",
+        "using var e = loader.GetEnumerator(); var steps = 0; while (e.MoveNext() && steps++ < max) Step(e.Current[\"x\"], e.Current[\"y\"]);",
+        "var batches = loader.ToList(); for (var i = 0; i < batches.Count; i++) Step(batches[i][\"x\"], batches[i][\"y\"]);",
+    };
+
+    [Theory]
+    [MemberData(nameof(UnmodelledLoops))]
+    public async Task A_step_method_called_from_an_unmodelled_loop_over_a_drop_last_loader_is_not_reported(string fitBody)
+    {
+        await VerifyLoss.Diagnostics(StepMethodInAnUnmodelledLoop("BatchSize, shuffle: true, drop_last: true", fitBody).Replace("[|", "").Replace("|]", ""));
+    }
+
+    [Theory]
+    [MemberData(nameof(UnmodelledLoops))]
+    public async Task A_step_method_called_from_an_unmodelled_loop_over_a_loader_with_short_batches_is_reported(string fitBody)
+    {
+        await VerifyLoss.Diagnostics(StepMethodInAnUnmodelledLoop("BatchSize, shuffle: true", fitBody).Replace("[|", "{|BG0003:").Replace("|]", "|}"));
+    }
+
+    [Fact]
+    public async Task A_step_method_called_from_a_loop_reading_a_drop_last_loader_and_a_short_one_is_reported()
+    {
+        await VerifyLoss.Diagnostics(StepMethodInAnUnmodelledLoop("BatchSize, shuffle: true, drop_last: true", """
+            var extra = torch.utils.data.DataLoader(data, BatchSize);
+            foreach (var b in loader.Concat(extra)) Step(b["x"], b["y"]);
+            """).Replace("[|", "{|BG0003:").Replace("|]", "|}"));
+    }
+
+    [Fact]
+    public async Task A_step_method_called_from_a_slicing_loop_is_still_reported()
+    {
+        // No loader at all: the last slice is short, and the nominal batch size is known by its name.
+        await VerifyLoss.Diagnostics(StepMethodInAnUnmodelledLoop("BatchSize, shuffle: true, drop_last: true", """
+            var X = randn(1000, 4); var Y = randn(1000, 1); var n = X.shape[0];
+            for (long i = 0; i < n; i += BatchSize) Step(X.narrow(0, i, Math.Min(BatchSize, n - i)), Y.narrow(0, i, Math.Min(BatchSize, n - i)));
+            """).Replace("[|", "{|BG0003:").Replace("|]", "|}"));
+    }
+
     [Theory]
     [InlineData("""
         const int batchSize = 32;
@@ -231,6 +300,18 @@ public sealed class BG0003Tests
             opt.step();
         };
         foreach (var b in loader) step(b[0], b[1]);
+        """)]
+    [InlineData("""
+        const int batchSize = 32;
+        var loader = torch.utils.data.DataLoader(data, batchSize, shuffle: true, drop_last: true);
+        foreach (var b in System.Linq.Enumerable.Take(loader, 10)) Step(b["x"], b["y"]);
+
+        void Step(Tensor x, Tensor y)
+        {
+            var loss = (net.forward(x) - y).pow(2).sum() / batchSize;
+            loss.backward();
+            opt.step();
+        }
         """)]
     public async Task A_local_step_called_only_from_loops_with_full_batches_is_not_reported(string body)
     {
