@@ -261,7 +261,10 @@ public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
             for (var k = 0; k < i; k++) if (events[k].Kind == Event.Step) stepBefore = events[k].Call;
             string where;
             IInvocationOperation certain;
-            if (stepBefore is not null)
+            // A backward() later in the same iteration is what the clipping comes too early for (an actor-critic step
+            // that clips the critic between the actor's step() and the critic's backward()): name it, not the other
+            // optimizer's step(). Only when the next backward() is the next iteration's is the step() before it the cause.
+            if (stepBefore is not null && !NextInIteration(events, i))
             {
                 where = "after " + stepBefore.Syntax;
                 certain = stepBefore;
@@ -285,6 +288,13 @@ public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
             report(Diagnostic.Create(Descriptors.BG0006_MisplacedGradientClipping, clip.Syntax.GetLocation(), properties,
                 clip.TargetMethod.Name == "AfterBackward" ? "TrainingGuard.AfterBackward" : clip.TargetMethod.Name, where));
         }
+    }
+
+    /// <summary>Whether a backward() or step() follows event <paramref name="index"/> in the same iteration (not wrapping round).</summary>
+    private static bool NextInIteration(List<LoopEvent> events, int index)
+    {
+        for (var k = index + 1; k < events.Count; k++) if (events[k].Kind != Event.Clip) return true;
+        return false;
     }
 
     private static LoopEvent? Neighbour(List<LoopEvent> events, int index, int direction)

@@ -54,6 +54,28 @@ public sealed class BG0006Tests
     }
 
     [Fact]
+    public async Task Clipping_before_a_later_backward_of_the_iteration_names_that_backward_not_another_optimizers_step()
+    {
+        // Actor-critic: the critic's clipping runs between the actor's step() and the critic's backward(). The cause is
+        // the backward() it precedes; the actor's step() has nothing to do with the critic's gradients.
+        await VerifyClipping.Diagnostics(Method("""
+                    var critic = nn.Linear(4, 1);
+                    var criticOptimizer = optim.SGD(critic.parameters(), 0.01);
+                    foreach (var batch in loader)
+                    {
+                        optimizer.zero_grad();
+                        F.mse_loss(model.forward(batch[0]), batch[1]).backward();
+                        optimizer.step();
+                        criticOptimizer.zero_grad();
+                        {|#0:torch.nn.utils.clip_grad_norm_(critic.parameters(), 1.0)|};
+                        critic.forward(batch[0]).mean().backward();
+                        criticOptimizer.step();
+                    }
+            """),
+            VerifyClipping.Diagnostic("BG0006").WithLocation(0).WithArguments("clip_grad_norm_", "before critic.forward(batch[0]).mean().backward()"));
+    }
+
+    [Fact]
     public async Task Clipping_between_backward_and_step_is_fine()
     {
         await VerifyClipping.Diagnostics(Method("""
