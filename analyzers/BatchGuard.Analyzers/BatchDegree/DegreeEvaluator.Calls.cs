@@ -347,7 +347,7 @@ internal sealed partial class DegreeEvaluator
         bool loss, IMethodSymbol? callee = null)
     {
         if (caller.Depth >= MaxCallDepth) return BatchValue.Unknown;
-        var frame = new Frame(lexicalParent, BindArguments(arguments, caller, callee), caller.Depth + 1);
+        var frame = new Frame(lexicalParent, BindArguments(arguments, caller, callee), caller.Depth + 1, caller, arguments, callee);
         BatchValue? result = null;
         foreach (var returned in LoaderCreation.Returns(body))
         {

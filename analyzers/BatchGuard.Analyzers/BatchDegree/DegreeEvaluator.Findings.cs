@@ -25,9 +25,9 @@ internal sealed partial class DegreeEvaluator
             new object[] { Text(loss), how, Text(normalizer), "1/batch size" },
             ImmutableDictionary<string, string?>.Empty.Add(LossFinding.Keys.KeepOperand, keepLeft ? "left" : "right"));
 
-    private void ReportCountThatCanBeZero(IOperation divisor, BatchValue count, IOperation site)
+    private void ReportCountThatCanBeZero(IOperation divisor, BatchValue count, IOperation site, Frame frame)
     {
-        if (MayBeGuarded(divisor)) return;
+        if (MayBeGuarded(divisor) || GuardedByTheCaller(divisor, frame)) return;
         var kind = count.IsHost ? "host" : "tensor";
         var guard = count.IsHost ? $"Math.Max({Text(divisor)}, 1)" : ".clamp_min(1)";
         Record(RuleIds.DivisionByCountThatCanBeZero, site, divisor, new object[] { Text(divisor), guard },
@@ -56,21 +56,57 @@ internal sealed partial class DegreeEvaluator
     /// checks one of them (<see cref="ChecksAWatchedValue"/>: <c>Debug.Assert(n &gt; 0)</c>, <c>ThrowIfZero(n)</c>). Broad on purpose: BG0005 is a warning, and a guard it cannot read must not be
     /// reported as missing.
     /// </summary>
-    private static bool MayBeGuarded(IOperation divisor)
+    private static bool MayBeGuarded(IOperation divisor) => MayBeGuarded(Watched(divisor), divisor);
+
+    /// <summary>
+    /// For a count that a helper computes from its parameters (<c>static Tensor MaskedMean(Tensor v, Tensor positives) =&gt;
+    /// (v * positives).sum() / positives.sum();</c>), whether the call being interpreted guards what it passes for them,
+    /// as <see cref="MayBeGuarded(IOperation)"/> judges its own method (<c>if (!positives.any().item&lt;bool&gt;()) continue;</c>
+    /// before the call), up the chain of interpreted calls. Each call path from a <c>backward()</c> is judged on its
+    /// own: the division is reported when one of them reaches it unguarded.
+    /// </summary>
+    private static bool GuardedByTheCaller(IOperation divisor, Frame frame)
+    {
+        var watched = Watched(divisor);
+        for (var callee = frame; callee.Caller is { } caller && !callee.CallArguments.IsDefaultOrEmpty; callee = caller)
+        {
+            var passed = new List<IOperation>();
+            foreach (var argument in callee.CallArguments)
+            {
+                if (argument.ArgumentKind == ArgumentKind.DefaultValue || argument.Parameter is not { } parameter) continue;
+                var bound = (callee.Callee ?? parameter.ContainingSymbol).OriginalDefinition;
+                if (watched.Any(s => s is IParameterSymbol p && p.Ordinal == parameter.Ordinal && SymbolEqualityComparer.Default.Equals(p.ContainingSymbol.OriginalDefinition, bound)))
+                    passed.Add(argument.Value);
+            }
+            if (passed.Count == 0) return false;
+            watched = new HashSet<ISymbol>(SymbolEqualityComparer.Default);
+            foreach (var value in passed) watched.UnionWith(Watched(value));
+            if (MayBeGuarded(watched, passed[0])) return true;
+        }
+        return false;
+    }
+
+    /// <summary>What a count reads, and what the locals it reads were initialised from (<c>var numPos = positives.sum();</c> adds positives).</summary>
+    private static HashSet<ISymbol> Watched(IOperation count)
     {
         var watched = new HashSet<ISymbol>(SymbolEqualityComparer.Default);
-        foreach (var symbol in ReadSymbols(divisor)) watched.Add(symbol);
-        // What the count was computed from: `var numPos = positives.sum();` adds positives.
+        foreach (var symbol in ReadSymbols(count)) watched.Add(symbol);
         foreach (var symbol in watched.ToList())
         {
             if (symbol is not ILocalSymbol local) continue;
             foreach (var reference in local.DeclaringSyntaxReferences)
             {
-                if (divisor.SemanticModel?.GetOperation(reference.GetSyntax()) is IVariableDeclaratorOperation { Initializer.Value: { } initial })
+                if (count.SemanticModel?.GetOperation(reference.GetSyntax()) is IVariableDeclaratorOperation { Initializer.Value: { } initial })
                     watched.UnionWith(ReadSymbols(initial));
             }
         }
-        var root = CompilationIndex.Root(divisor);
+        return watched;
+    }
+
+    /// <summary>Whether the method around <paramref name="at"/> may keep the <paramref name="watched"/> values off zero (see above).</summary>
+    private static bool MayBeGuarded(HashSet<ISymbol> watched, IOperation at)
+    {
+        var root = CompilationIndex.Root(at);
         var operations = root.PreOrder();
         // A local function that divides by its parameter: what its calls in the method pass for it
         // (`if (!positives.any().item<bool>()) continue; ... MaskedMean(pred, positives)`).

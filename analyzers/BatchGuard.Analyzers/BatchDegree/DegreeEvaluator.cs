@@ -105,15 +105,24 @@ internal sealed partial class DegreeEvaluator
         private Dictionary<IOperation, BatchValue>? _values;
         private HashSet<IOperation>? _inProgress;
 
-        public Frame(Frame? lexicalParent, Dictionary<IParameterSymbol, BatchValue>? arguments, int depth)
+        public Frame(Frame? lexicalParent, Dictionary<IParameterSymbol, BatchValue>? arguments, int depth,
+            Frame? caller = null, ImmutableArray<IArgumentOperation> callArguments = default, IMethodSymbol? callee = null)
         {
+            Callee = callee;
             LexicalParent = lexicalParent;
             _arguments = arguments;
             Depth = depth;
+            Caller = caller;
+            CallArguments = callArguments;
         }
 
         public Frame? LexicalParent { get; }
         public int Depth { get; }
+        /// <summary>The frame of the call being interpreted (a helper's body), and that call's arguments; null at the root.</summary>
+        public Frame? Caller { get; }
+        public ImmutableArray<IArgumentOperation> CallArguments { get; }
+        /// <summary>The method, local function or lambda the arguments bind to, when it is not the invoked method (a delegate's).</summary>
+        public IMethodSymbol? Callee { get; }
 
         /// <summary>Values computed in this frame, read as the loss (<paramref name="loss"/>) or as any value.</summary>
         public Dictionary<IOperation, BatchValue> Memo(bool loss) => loss
@@ -550,7 +559,7 @@ internal sealed partial class DegreeEvaluator
         if (divisor.Kind == ValueKind.Constant) return numerator.IsCount ? BatchValue.Unknown : numerator.WithoutMask();
         if (divisor.Kind == ValueKind.Reduced)
         {
-            if (divisor.CanBeZero && loss) ReportCountThatCanBeZero(divisorOperation, divisor, site);
+            if (divisor.CanBeZero && loss) ReportCountThatCanBeZero(divisorOperation, divisor, site, frame);
             var degree = numerator.Degree - divisor.Degree;
             if (numerator.Kind == ValueKind.PerSample) return BatchValue.PerSample(degree);
             // Any reduced divisor of degree 1 (a count, the batch size, a sum of a batch column) normalises by the batch.

@@ -144,6 +144,77 @@ public sealed class BG0005Tests
             """);
     }
 
+    // A helper method that divides by (a count of) its parameter: the call being followed from the backward() may guard
+    // what it passes, up a chain of helpers; each call path is judged on its own.
+    private static string HelperDivides(string loopBody, string extraMember = "") => TestReferences.Usings + $$"""
+        class Trainer
+        {
+            static Tensor MaskedMean(Tensor v, Tensor m) => [|(v * m).sum() / m.sum()|];
+            static Tensor PositiveLoss(Tensor conf, Tensor target) => MaskedMean(conf, target > 0);
+            {{extraMember}}
+
+            void Train(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer, torch.utils.data.Dataset train)
+            {
+                foreach (var b in torch.utils.data.DataLoader(train, 16, shuffle: true, drop_last: true))
+                {
+                    var conf = net.forward(b["x"]);
+                    var positives = b["y"] > 0;
+                    {{loopBody}}
+                    loss.backward();
+                    optimizer.step();
+                }
+            }
+        }
+        """;
+
+    [Theory]
+    [InlineData("""
+        if (!positives.any().item<bool>()) continue;
+        var loss = MaskedMean(conf, positives);
+        """)]
+    [InlineData("""
+        var n = positives.sum().item<long>();
+        if (n == 0) continue;
+        var loss = MaskedMean(conf, positives) + MaskedMean(conf.pow(2), positives);
+        """)]
+    [InlineData("""
+        var target = b["y"];
+        if (!(target > 0).any().item<bool>()) continue;
+        var loss = PositiveLoss(conf, target);
+        """)]
+    public async Task A_helper_method_whose_caller_guards_the_count_it_passes_is_not_reported(string body)
+    {
+        await VerifyLoss.Diagnostics(HelperDivides(body).Replace("[|", "").Replace("|]", ""));
+    }
+
+    [Theory]
+    [InlineData("""
+        var loss = MaskedMean(conf, positives);
+        """)]
+    [InlineData("""
+        var loss = PositiveLoss(conf, b["y"]);
+        """)]
+    public async Task A_helper_method_reached_by_an_unguarded_call_is_reported(string body)
+    {
+        await VerifyLoss.Diagnostics(HelperDivides(body).Replace("[|", "{|BG0005:").Replace("|]", "|}"));
+    }
+
+    [Fact]
+    public async Task A_helper_method_with_a_guarded_and_an_unguarded_caller_is_reported()
+    {
+        await VerifyLoss.Diagnostics(HelperDivides("""
+            if (!positives.any().item<bool>()) continue;
+            var loss = MaskedMean(conf, positives);
+            """, """
+            void FineTune(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer, Tensor x, Tensor y)
+            {
+                var loss = MaskedMean(net.forward(x), y > 0);
+                loss.backward();
+                optimizer.step();
+            }
+            """).Replace("[|", "{|BG0005:").Replace("|]", "|}"));
+    }
+
     /// <summary>A trainer dividing by a host count <c>n</c> after <paramref name="call"/>, with helpers a guard may be.</summary>
     private static string CountAfter(string call, string division, string className = "Trainer") => TestReferences.Usings + $$"""
         static class Guard { public static void NotZero(long value) { if (value == 0) throw new ArgumentException(); } }
