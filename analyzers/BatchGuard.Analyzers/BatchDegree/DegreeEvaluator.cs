@@ -82,6 +82,44 @@ internal sealed partial class DegreeEvaluator
         return result;
     }
 
+    /// <summary>
+    /// Whether the loss of <paramref name="backward"/> is, as written or through locals, the output of a TorchSharp loss
+    /// (<c>criterion.forward(output, target)</c> with a library criterion, <c>F.cross_entropy(...)</c>, or its mean or sum
+    /// over the batch, <c>F.cross_entropy(..., reduction: None).mean()</c>): no finding can come
+    /// from it, since a loss's inputs are read as inputs, never in loss position (<see cref="ModuleCall"/>,
+    /// <see cref="FunctionalCall"/>), and nothing divides or scales its output. Most training loops are this; they
+    /// need no evaluation, nor their loaders resolved. A custom loss module of the compilation is interpreted, not this.
+    /// </summary>
+    public bool ReachesOnlyALibraryLoss(IInvocationOperation backward)
+    {
+        var value = backward.Instance;
+        for (var depth = 0; depth < 6 && value is not null; depth++)
+        {
+            value = value.WalkDownConversions();
+            if (value is ILocalReferenceOperation read)
+            {
+                if (_index.ReachingWrite(read) is not { Operation: IVariableDeclaratorOperation or ISimpleAssignmentOperation } write) return false;
+                value = LoaderCreation.ValueOf(write.Operation);
+                continue;
+            }
+            if (value is not IInvocationOperation invocation) return false;
+            var containing = invocation.TargetMethod.ContainingType;
+            // A reduction of a per-sample loss (`perSample.mean()`, `.sum()`): read in loss position like its receiver.
+            if (invocation.TargetMethod.Name is "mean" or "sum" && _symbols.IsTensor(containing) && invocation.Instance is { } reduced &&
+                invocation.Arguments.All(a => !_symbols.IsTensor(a.Value.WalkDownConversions().Type)))
+            {
+                value = reduced;
+                continue;
+            }
+            if (SymbolEqualityComparer.Default.Equals(containing, _symbols.NnFunctional)) return true;
+            if (invocation.TargetMethod.Name is not ("forward" or "call") || invocation.Instance is not { } module || !_symbols.IsModule(module.Type)) return false;
+            // What ModuleCall interprets: a loss-like module whose forward is declared in the compilation.
+            var lossLike = invocation.Arguments.Length >= 2 || TorchSharpSymbols.InheritsFrom(module.Type, _symbols.Loss3);
+            return !(lossLike && FindForward(module.Type as INamedTypeSymbol, invocation.Arguments.Length) is not null);
+        }
+        return false;
+    }
+
     /// <summary>Whether the last evaluation found a sum divided by the nominal batch size (BG0003), which depends on the feeding loaders.</summary>
     public bool LastEvaluationFoundSumOverNominalBatchSize => _touched.Any(f => f.RuleId == RuleIds.SumDividedByNominalBatchSize);
 

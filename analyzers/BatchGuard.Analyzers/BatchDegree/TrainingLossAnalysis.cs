@@ -119,6 +119,7 @@ internal sealed class TrainingLossAnalysis
     /// </remarks>
     public static void EvaluateBackward(IInvocationOperation backward, ISourceLookup lookup, DegreeEvaluator evaluator)
     {
+        if (evaluator.ReachesOnlyALibraryLoss(backward)) return;
         var symbols = lookup.Symbols;
         var loops = EnclosingLoaderLoops(backward, lookup);
         var sites = new List<List<LoaderLoop>> { loops };

@@ -140,6 +140,37 @@ public sealed class BG0004Tests
         await VerifyLoss.Diagnostics(source);
     }
 
+    [Theory]
+    // The loss reaching backward() is the custom module's output as it stands (or its mean): its forward is still
+    // interpreted, where a library criterion's output is known to carry no finding.
+    [InlineData("var loss = criterion.forward(net.forward(b[\"img\"]), b[\"boxes\"]);")]
+    [InlineData("var perBatch = criterion.forward(net.forward(b[\"img\"]), b[\"boxes\"]); var loss = perBatch.mean();")]
+    public async Task A_custom_loss_module_normalising_twice_in_its_forward_is_reported_there(string lossLine)
+    {
+        await VerifyLoss.Diagnostics(TestReferences.Usings + $$"""
+            class TwiceL1 : nn.Module<Tensor, Tensor, Tensor>
+            {
+                public TwiceL1() : base(nameof(TwiceL1)) { }
+                public override Tensor forward(Tensor pred, Tensor boxes) => {|BG0004:F.l1_loss(pred, boxes) / pred.shape[0]|};
+            }
+
+            class Trainer
+            {
+                void Train(nn.Module<Tensor, Tensor> net, optim.Optimizer optimizer, torch.utils.data.Dataset train)
+                {
+                    var criterion = new TwiceL1();
+                    foreach (var b in torch.utils.data.DataLoader(train, 16, shuffle: true))
+                    {
+                        {{lossLine}}
+                        optimizer.zero_grad();
+                        loss.backward();
+                        optimizer.step();
+                    }
+                }
+            }
+            """);
+    }
+
     [Fact]
     public async Task Double_normalisation_inside_a_helper_method_is_reported_in_the_helper()
     {
