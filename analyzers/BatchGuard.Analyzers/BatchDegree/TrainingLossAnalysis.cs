@@ -203,48 +203,83 @@ internal sealed class TrainingLossAnalysis
     /// <summary>
     /// For a step's call site in a loop that reads a loader in a shape the model does not follow (<c>foreach (var b in
     /// loader.Take(n))</c>, a list of its batches indexed in a <c>for</c>, <c>while (e.MoveNext() &amp;&amp; step &lt; max)</c>): the
-    /// loaders the loop reads, directly or through a local the method initialises from one, when there are some and
-    /// none of them can yield a short batch (drop_last, an exact data set). The batches reaching the step are then full
-    /// whatever the loop does with them; otherwise null, and the step is judged by its divisor's name, as before. These
-    /// loops only ever clear a step (<see cref="LoaderLoop.Unmodelled"/>): they never tie a loader to its loss for BG0001.
+    /// loaders the call's arguments come from, when every tensor they pass comes from a loader (through the loop's
+    /// variable, a list of batches or an enumerator, each followed to what it was made from) and none of those loaders
+    /// can yield a short batch (drop_last, an exact data set). The batches reaching the step are then full whatever the
+    /// loop does with them. Anything else an argument reads that is not a plain number — a tensor sliced by hand, a
+    /// list of hand-made batches beside the loader, a custom batcher — and the answer is null: the step is judged by its
+    /// divisor's name, as before. These loops only ever clear a step (<see cref="LoaderLoop.Unmodelled"/>): they never
+    /// tie a loader to its loss for BG0001.
     /// </summary>
-    private static List<LoaderLoop>? FullLoadersOfAnUnmodelledLoop(IOperation call, ISourceLookup lookup)
+    private static List<LoaderLoop>? FullLoadersOfAnUnmodelledLoop(IInvocationOperation call, ISourceLookup lookup)
     {
-        ILoopOperation? outermost = null;
-        for (var current = call.Parent; current is not null; current = current.Parent)
+        ILoopOperation? innermost = null;
+        for (var current = call.Parent; current is not null && innermost is null; current = current.Parent)
         {
             if (current is IAnonymousFunctionOperation or ILocalFunctionOperation) break;
-            if (current is ILoopOperation loop) outermost = loop;
+            innermost = current as ILoopOperation;
         }
-        if (outermost is null) return null;
+        if (innermost is null) return null;
 
         var symbols = lookup.Symbols;
-        var readers = new List<IOperation>();
+        var loaders = new List<IOperation>();
         var followed = new HashSet<ILocalSymbol>(SymbolEqualityComparer.Default);
-        foreach (var operation in outermost.PreOrder())
+        foreach (var argument in call.Arguments)
         {
-            if (IsLoaderRead(operation)) readers.Add(operation);
-            // A local the loop reads that was initialised from a loader: `batches = loader.ToList()`, `e = loader.GetEnumerator()`.
-            else if (operation is ILocalReferenceOperation read && !symbols.IsDataLoader(read.Type) && followed.Add(read.Local) &&
-                     lookup.ReachingWrite(read) is { } write && LoaderCreation.ValueOf(write.Operation) is { } value)
-                readers.AddRange(value.PreOrder().Where(IsLoaderRead));
+            if (argument.ArgumentKind != ArgumentKind.DefaultValue && !FromLoadersOnly(argument.Value, 0)) return null;
         }
-        if (readers.Count == 0) return null;
+        if (loaders.Count == 0) return null;
 
         var dropLastHonoured = symbols.TorchSharpVersion is not { } version || version >= FirstVersionHonouringDropLast;
         var loops = new List<LoaderLoop>();
-        foreach (var reader in readers)
+        foreach (var loader in loaders)
         {
-            var creations = LoaderCreation.Resolve(reader, lookup);
+            var creations = LoaderCreation.Resolve(loader, lookup);
             if (creations.IsEmpty || creations.Any(c => c.CanYieldShortBatch || !dropLastHonoured && !c.IsExact)) return null;
-            loops.Add(new LoaderLoop(outermost, reader, unmodelled: true));
+            loops.Add(new LoaderLoop(innermost, loader, unmodelled: true));
         }
         return loops;
 
-        bool IsLoaderRead(IOperation operation) =>
-            operation is ILocalReferenceOperation or IFieldReferenceOperation or IPropertyReferenceOperation or IParameterReferenceOperation
-                or IInvocationOperation or IObjectCreationOperation && symbols.IsDataLoader(operation.Type);
+        // Whether every value the expression reads, other than plain numbers, is a loader, or a local made from loaders
+        // only (the loop's variable of a foreach over one, `loader.ToList()`, `loader.GetEnumerator()`: its value reads a
+        // loader and nothing else); collects the loaders.
+        bool FromLoadersOnly(IOperation expression, int depth)
+        {
+            foreach (var operation in expression.PreOrder())
+            {
+                // The roots values come from: locals, parameters, fields and the type's own properties. A member read on
+                // a value (`b["x"]`, `e.Current`, `x.shape`) is a path from its root, visited below it.
+                var isRoot = operation is ILocalReferenceOperation or IParameterReferenceOperation or IFieldReferenceOperation ||
+                             operation is IPropertyReferenceOperation { Instance: null or IInstanceReferenceOperation };
+                if (!isRoot || operation.Type is not { } type) continue;
+                if (symbols.IsDataLoader(type))
+                {
+                    loaders.Add(operation);
+                    continue;
+                }
+                if (IsPlainValue(type)) continue;
+                if (operation is not ILocalReferenceOperation read || depth >= 3) return false;
+                if (!followed.Add(read.Local)) continue;
+                var source = lookup.ReachingWrite(read)?.Operation switch
+                {
+                    IForEachLoopOperation forEach => forEach.Collection,
+                    { } write => LoaderCreation.ValueOf(write),
+                    null => null,
+                };
+                // Made from loaders: a value with no loader in it (`new List<...>()`, filled by hand later) is not.
+                var before = loaders.Count;
+                if (source is null || !FromLoadersOnly(source, depth + 1) || loaders.Count == before) return false;
+            }
+            return true;
+        }
     }
+
+    /// <summary>A number, a bool, a string or an enum: a value that carries no batch (a step count, an index, a flag).</summary>
+    private static bool IsPlainValue(ITypeSymbol type) =>
+        type.TypeKind == TypeKind.Enum || type.SpecialType is SpecialType.System_Boolean or SpecialType.System_String or SpecialType.System_Char or
+            SpecialType.System_SByte or SpecialType.System_Byte or SpecialType.System_Int16 or SpecialType.System_UInt16 or
+            SpecialType.System_Int32 or SpecialType.System_UInt32 or SpecialType.System_Int64 or SpecialType.System_UInt64 or
+            SpecialType.System_Single or SpecialType.System_Double or SpecialType.System_Decimal;
 
     /// <summary>
     /// Whether the method's name stands in its type other than as the called expression of a call (<c>Action step =

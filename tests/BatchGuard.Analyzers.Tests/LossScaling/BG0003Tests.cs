@@ -266,6 +266,30 @@ public sealed class BG0003Tests
             """).Replace("[|", "{|BG0003:").Replace("|]", "|}"));
     }
 
+    // The loaders that clear a step are those its arguments come from, not any loader the surrounding loops read.
+    [Theory]
+    [InlineData("""
+        var X = randn(1000, 4); var Y = randn(1000, 1); var n = X.shape[0];
+        for (var epoch = 0; epoch < max; epoch++)
+        {
+            for (long i = 0; i < n; i += BatchSize) { var len = Math.Min(BatchSize, n - i); Step(X.narrow(0, i, len), Y.narrow(0, i, len)); }
+            foreach (var b in loader) F.mse_loss(net.forward(b["x"]), b["y"]).item<float>();
+        }
+        """)]
+    [InlineData("""
+        var X = randn(1000, 4); var Y = randn(1000, 1); var n = X.shape[0];
+        for (long i = 0; i < n; i += BatchSize) { Console.WriteLine(loader.Count); Step(X.narrow(0, i, Math.Min(BatchSize, n - i)), Y.narrow(0, i, Math.Min(BatchSize, n - i))); }
+        """)]
+    [InlineData("""
+        var hard = new System.Collections.Generic.List<System.Collections.Generic.Dictionary<string, Tensor>>();
+        hard.Add(new() { ["x"] = randn(5, 4), ["y"] = randn(5, 1) });
+        foreach (var b in loader.Concat(hard)) Step(b["x"], b["y"]);
+        """)]
+    public async Task A_step_method_fed_by_something_else_than_its_loop_s_drop_last_loader_is_reported(string fitBody)
+    {
+        await VerifyLoss.Diagnostics(StepMethodInAnUnmodelledLoop("BatchSize, shuffle: true, drop_last: true", fitBody).Replace("[|", "{|BG0003:").Replace("|]", "|}"));
+    }
+
     [Fact]
     public async Task A_step_method_called_from_a_slicing_loop_is_still_reported()
     {
