@@ -261,10 +261,11 @@ public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
             for (var k = 0; k < i; k++) if (events[k].Kind == Event.Step) stepBefore = events[k].Call;
             string where;
             IInvocationOperation certain;
-            // A backward() later in the same iteration is what the clipping comes too early for (an actor-critic step
-            // that clips the critic between the actor's step() and the critic's backward()): name it, not the other
-            // optimizer's step(). Only when the next backward() is the next iteration's is the step() before it the cause.
-            if (stepBefore is not null && !NextInIteration(events, i))
+            // A backward() later in the same iteration, run whenever the clipping runs, is what the clipping comes too
+            // early for (an actor-critic step that clips the critic between the actor's step() and the critic's
+            // backward()): name it, not the other optimizer's step(). When the next backward() is the next iteration's,
+            // or runs only sometimes (a logging probe under an if), the step() before the clipping is the cause.
+            if (stepBefore is not null && !(NextInIteration(events, i) && RunsWhenever(next.Call, clip, loop.Scope)))
             {
                 where = "after " + stepBefore.Syntax;
                 certain = stepBefore;

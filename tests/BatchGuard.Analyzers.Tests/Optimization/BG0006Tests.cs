@@ -76,6 +76,31 @@ public sealed class BG0006Tests
     }
 
     [Fact]
+    public async Task Clipping_after_step_with_a_later_backward_that_runs_only_sometimes_names_the_step()
+    {
+        // The critic's update runs every fifth batch: the actor's clipping after its step() is wrong in every iteration.
+        await VerifyClipping.Diagnostics(Method("""
+                    var critic = nn.Linear(4, 1);
+                    var criticOptimizer = optim.SGD(critic.parameters(), 0.01);
+                    var step = 0;
+                    foreach (var batch in loader)
+                    {
+                        optimizer.zero_grad();
+                        F.mse_loss(model.forward(batch[0]), batch[1]).backward();
+                        optimizer.step();
+                        {|#0:torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)|};
+                        if (++step % 5 == 0)
+                        {
+                            criticOptimizer.zero_grad();
+                            critic.forward(batch[0]).mean().backward();
+                            criticOptimizer.step();
+                        }
+                    }
+            """),
+            VerifyClipping.Diagnostic("BG0006").WithLocation(0).WithArguments("clip_grad_norm_", "after optimizer.step()"));
+    }
+
+    [Fact]
     public async Task Clipping_between_backward_and_step_is_fine()
     {
         await VerifyClipping.Diagnostics(Method("""
