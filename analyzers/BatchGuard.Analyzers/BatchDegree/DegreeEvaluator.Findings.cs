@@ -67,7 +67,8 @@ internal sealed partial class DegreeEvaluator
     /// </summary>
     private static bool GuardedByTheCaller(IOperation divisor, Frame frame)
     {
-        var watched = Watched(divisor);
+        // The callee's parameters the count comes from (directly, or through a local of the callee initialised from them).
+        var sources = Watched(divisor);
         for (var callee = frame; callee.Caller is { } caller && !callee.CallArguments.IsDefaultOrEmpty; callee = caller)
         {
             var passed = new List<IOperation>();
@@ -75,12 +76,19 @@ internal sealed partial class DegreeEvaluator
             {
                 if (argument.ArgumentKind == ArgumentKind.DefaultValue || argument.Parameter is not { } parameter) continue;
                 var bound = (callee.Callee ?? parameter.ContainingSymbol).OriginalDefinition;
-                if (watched.Any(s => s is IParameterSymbol p && p.Ordinal == parameter.Ordinal && SymbolEqualityComparer.Default.Equals(p.ContainingSymbol.OriginalDefinition, bound)))
+                if (sources.Any(s => s is IParameterSymbol p && p.Ordinal == parameter.Ordinal && SymbolEqualityComparer.Default.Equals(p.ContainingSymbol.OriginalDefinition, bound)))
                     passed.Add(argument.Value);
             }
             if (passed.Count == 0) return false;
-            watched = new HashSet<ISymbol>(SymbolEqualityComparer.Default);
-            foreach (var value in passed) watched.UnionWith(Watched(value));
+            // The caller guards what it passes itself (`positives`), or a local computed from it, not whatever that was
+            // computed from: a test of another mask of the same batch is no guard of this one.
+            var watched = new HashSet<ISymbol>(SymbolEqualityComparer.Default);
+            sources = new HashSet<ISymbol>(SymbolEqualityComparer.Default);
+            foreach (var value in passed)
+            {
+                watched.UnionWith(ReadSymbols(value));
+                sources.UnionWith(Watched(value));
+            }
             if (MayBeGuarded(watched, passed[0])) return true;
         }
         return false;

@@ -194,9 +194,32 @@ public sealed class BG0005Tests
     [InlineData("""
         var loss = PositiveLoss(conf, b["y"]);
         """)]
+    // A guard of another mask of the same batch is no guard of the one passed.
+    [InlineData("""
+        var ignore = b["y"] < 0;
+        if (ignore.all().item<bool>()) continue;
+        var loss = MaskedMean(conf, positives);
+        """)]
+    [InlineData("""
+        var negatives = b["y"] < 0;
+        if (!positives.any().item<bool>()) continue;
+        var loss = MaskedMean(conf, positives) + MaskedMean(conf, negatives);
+        """)]
     public async Task A_helper_method_reached_by_an_unguarded_call_is_reported(string body)
     {
         await VerifyLoss.Diagnostics(HelperDivides(body).Replace("[|", "{|BG0005:").Replace("|]", "|}"));
+    }
+
+    [Fact]
+    public async Task A_local_function_whose_caller_guards_another_mask_is_reported()
+    {
+        await VerifyLoss.Diagnostics(Train("""
+            var ignore = target < 0;
+            if (ignore.all().item<bool>()) continue;
+            static Tensor Mean(Tensor v, Tensor m) => {|BG0005:(v * m).sum() / m.sum()|};
+            var loss = Mean(conf, positives);
+            loss.backward();
+            """));
     }
 
     [Fact]
