@@ -39,7 +39,69 @@ internal sealed class ClippingCalls(TorchSharpSymbols torch, BatchGuardSymbols? 
     /// </summary>
     public bool HasAnyClipping(TrainingLoop loop, SourceMarks marks) =>
         loop.Calls.Any(IsAnyClipping) || MayClipThroughNestedCode(loop.Scope, marks) && ClipsThroughNestedCode(loop) ||
-        loop.Calls.Any(call => IsAHelperThatClips(call, marks));
+        loop.Calls.Any(call => IsAHelperThatClips(call, marks) || IsAHookThatClips(call, marks));
+
+    /// <summary>
+    /// A virtual, abstract or interface method the loop calls (<c>BeforeStep()</c>, <c>callback.OnAfterBackward(model)</c>)
+    /// that an override or implementation in this compilation clips in (its text names a clipping call): a trainer base
+    /// class whose subclasses clip, a list of callbacks one of which clips. Only ever silences the rule, so evidence in
+    /// one override is enough; it runs only for a loop about to be reported.
+    /// </summary>
+    private bool IsAHookThatClips(IInvocationOperation call, SourceMarks marks)
+    {
+        var method = call.TargetMethod.OriginalDefinition;
+        var type = method.ContainingType;
+        if (method.MethodKind != MethodKind.Ordinary || type is null) return false;
+        var overridable = type.TypeKind == TypeKind.Interface ||
+                          (method.IsAbstract || method.IsVirtual || method.IsOverride && !method.IsSealed) && !type.IsSealed;
+        // Hooks the user declared: a library's virtual methods (Module.forward, Optimizer.step) are not searched.
+        if (!overridable || !method.Locations.Any(l => l.IsInSource)) return false;
+        return _hooksThatClip.GetOrAdd(method, hook => AnImplementationClips(hook, marks));
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<IMethodSymbol, bool> _hooksThatClip = new(SymbolEqualityComparer.Default);
+
+    private bool AnImplementationClips(IMethodSymbol method, SourceMarks marks)
+    {
+        var compilation = torch.Compilation;
+        foreach (var tree in compilation.SyntaxTrees)
+        {
+            var positions = marks.Find(tree, method.Name);
+            if (positions.Length == 0) continue;
+            var root = tree.GetRoot();
+            foreach (var position in positions)
+            {
+                var token = root.FindToken(position);
+                if (token.Parent is not Microsoft.CodeAnalysis.CSharp.Syntax.MethodDeclarationSyntax declaration || declaration.Identifier != token) continue;
+                if (!HelperClippingWords.Any(word => marks.Mentions(tree, word, declaration.Span))) continue;
+#pragma warning disable RS1030 // The override lives in another member, possibly another file: no context offers its model.
+                if (compilation.GetSemanticModel(tree).GetDeclaredSymbol(declaration) is IMethodSymbol implementation && Implements(implementation, method)) return true;
+#pragma warning restore RS1030
+            }
+        }
+        return false;
+    }
+
+    /// <summary>Whether <paramref name="implementation"/> overrides <paramref name="hook"/> or implements it (an interface member).</summary>
+    private static bool Implements(IMethodSymbol implementation, IMethodSymbol hook)
+    {
+        for (var overridden = implementation.OverriddenMethod; overridden is not null; overridden = overridden.OverriddenMethod)
+        {
+            if (SymbolEqualityComparer.Default.Equals(overridden.OriginalDefinition, hook)) return true;
+        }
+        if (hook.ContainingType.TypeKind != TypeKind.Interface) return false;
+        var type = implementation.ContainingType;
+        foreach (var implemented in type.AllInterfaces)
+        {
+            if (!SymbolEqualityComparer.Default.Equals(implemented.OriginalDefinition, hook.ContainingType.OriginalDefinition)) continue;
+            foreach (var member in implemented.GetMembers(hook.Name))
+            {
+                if (SymbolEqualityComparer.Default.Equals(member.OriginalDefinition, hook) &&
+                    SymbolEqualityComparer.Default.Equals(type.FindImplementationForInterfaceMember(member), implementation)) return true;
+            }
+        }
+        return false;
+    }
 
     /// <summary>
     /// A method of this compilation whose body names a clipping call (<c>void StabiliseGradients() =>

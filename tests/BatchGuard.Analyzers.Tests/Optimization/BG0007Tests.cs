@@ -262,6 +262,59 @@ public sealed class BG0007Tests
     }
 
     /// <summary>A trainer whose optimizer field is declared and assigned by <paramref name="fieldAndAssignments"/>.</summary>
+    // A trainer base class with a hook its subclasses fill in, and a list of callbacks: clipping in an override or an
+    // implementation in the compilation counts; a hook nobody clips in does not.
+    private static string HookedTrainer(string overrideBody, string step) => TestReferences.Usings + $$"""
+        interface ITrainingCallback { void OnGradients(nn.Module<Tensor, Tensor> model); }
+
+        class Logging : ITrainingCallback { public void OnGradients(nn.Module<Tensor, Tensor> model) => Console.WriteLine("gradients ready"); }
+
+        abstract class TrainerBase
+        {
+            protected readonly nn.Module<Tensor, Tensor> Model = nn.Linear(4, 1);
+            private readonly optim.Optimizer _optimizer;
+            private readonly List<ITrainingCallback> _callbacks = new();
+
+            protected TrainerBase() => _optimizer = optim.Adam(Model.parameters());
+
+            public void Add(ITrainingCallback callback) => _callbacks.Add(callback);
+
+            protected virtual void BeforeStep() { }
+
+            public void Fit(IEnumerable<Tensor> batches)
+            {
+                foreach (var batch in batches)
+                {
+                    _optimizer.zero_grad();
+                    Model.forward(batch).mean().backward();
+                    BeforeStep();
+                    foreach (var callback in _callbacks) callback.OnGradients(Model);
+                    {{step}};
+                }
+            }
+        }
+
+        {{overrideBody}}
+        """;
+
+    [Theory]
+    [InlineData("class Clipped : TrainerBase { protected override void BeforeStep() => torch.nn.utils.clip_grad_norm_(Model.parameters(), 1.0); }")]
+    [InlineData("class GradClip : ITrainingCallback { public void OnGradients(nn.Module<Tensor, Tensor> model) => torch.nn.utils.clip_grad_value_(model.parameters(), 0.5); }")]
+    [InlineData("class GradClip : ITrainingCallback { void ITrainingCallback.OnGradients(nn.Module<Tensor, Tensor> model) { torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0); } }")]
+    public async Task Clipping_in_an_override_or_a_callback_the_loop_calls_counts(string overrideBody)
+    {
+        await VerifyClipping.Diagnostics(HookedTrainer(overrideBody, "_optimizer.step()"));
+    }
+
+    [Fact]
+    public async Task Hooks_and_callbacks_that_do_not_clip_leave_the_loop_reported()
+    {
+        await VerifyClipping.Diagnostics(HookedTrainer(
+                "class Logged : TrainerBase { protected override void BeforeStep() => Console.WriteLine(\"clip_norm is off\"); }",
+                "{|#0:_optimizer.step()|}"),
+            VerifyClipping.Diagnostic("BG0007").WithLocation(0).WithArguments("_optimizer", "Adam"));
+    }
+
     private static string OptimizerFieldTrainer(string fieldAndAssignments, string step = "{|#0:_optimizer.step()|}") =>
         TestReferences.Usings + $$"""
         class Trainer
