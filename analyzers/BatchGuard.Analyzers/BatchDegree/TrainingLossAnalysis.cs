@@ -257,7 +257,8 @@ internal sealed class TrainingLossAnalysis
                     loaders.Add(operation);
                     continue;
                 }
-                if (IsPlainValue(type)) continue;
+                // A setting read on the way (`b["x"].to(device)`, a step count, a flag) carries no batch.
+                if (IsPlainValue(type) || !MayCarryTensors(type, 0)) continue;
                 if (operation is not ILocalReferenceOperation read || depth >= 3) return false;
                 if (!followed.Add(read.Local)) continue;
                 var source = lookup.ReachingWrite(read)?.Operation switch
@@ -271,6 +272,28 @@ internal sealed class TrainingLossAnalysis
                 if (source is null || !FromLoadersOnly(source, depth + 1) || loaders.Count == before) return false;
             }
             return true;
+        }
+    }
+
+    /// <summary>
+    /// Whether a value of the type can hold a batch's tensors: a tensor, a collection or tuple of something that can, or a
+    /// type not known to hold none (object, a type parameter, a class or struct of the compilation). A TorchSharp or
+    /// library type other than a tensor (a Device, a ScalarType, options) holds none.
+    /// </summary>
+    private static bool MayCarryTensors(ITypeSymbol type, int depth)
+    {
+        if (depth > 3) return true;
+        switch (type)
+        {
+            case IArrayTypeSymbol array:
+                return MayCarryTensors(array.ElementType, depth + 1);
+            case ITypeParameterSymbol or IDynamicTypeSymbol or IErrorTypeSymbol:
+                return true;
+            case INamedTypeSymbol named:
+                if (named.SpecialType == SpecialType.System_Object || named.Name == "Tensor" || named.Locations.Any(l => l.IsInSource)) return true;
+                return named.TypeArguments.Any(argument => MayCarryTensors(argument, depth + 1));
+            default:
+                return true;
         }
     }
 

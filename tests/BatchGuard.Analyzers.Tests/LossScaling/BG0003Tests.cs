@@ -241,6 +241,8 @@ public sealed class BG0003Tests
         "foreach (var b in loader.Take(max)) Step(b[\"x\"], b[\"y\"]);",
         "using var e = loader.GetEnumerator(); var steps = 0; while (e.MoveNext() && steps++ < max) Step(e.Current[\"x\"], e.Current[\"y\"]);",
         "var batches = loader.ToList(); for (var i = 0; i < batches.Count; i++) Step(batches[i][\"x\"], batches[i][\"y\"]);",
+        // Settings read on the way to the step carry no batch.
+        "var device = torch.CPU; foreach (var b in loader.Take(max)) Step(b[\"x\"].to(device), b[\"y\"].to(torch.CPU));",
     };
 
     [Theory]
