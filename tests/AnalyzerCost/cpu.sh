@@ -8,6 +8,7 @@
 # with the compiler's threads, so on a busy machine it counts waiting as well.
 #
 #   bash tests/AnalyzerCost/cpu.sh [runs=3] [analyzer folder to compare with, interleaved]
+#   CPU_TRAINING_FILES=30 bash tests/AnalyzerCost/cpu.sh ...   (compile only the first 30 training files)
 #
 # Linux only; needs perf (perf_event_paranoid <= 2 as root, or 1 otherwise). Uses the solution measure.sh generated
 # (artifacts/analyzer-cost), generating it when missing. With a second folder (e.g. the build output of an older
@@ -35,6 +36,13 @@ for project in TorchTraining PlainCode; do
   [ -n "$line" ] || { echo "cpu.sh: no csc command line in $work/$project-build.log" >&2; exit 1; }
   csc=${line%% *}
   printf '%s\n' "${line#* }" >"$work/$project-this.rsp"
+  if [ -n "${CPU_TRAINING_FILES:-}" ] && [ "$project" = TorchTraining ]; then
+    # Only the first N training files (the same command line, fewer sources): separates the fixed cost (JIT, first
+    # use) from the cost per file, e.g. CPU_TRAINING_FILES=30 against the full 300.
+    tr ' ' '\n' <"$work/$project-this.rsp" | awk -v keep="$CPU_TRAINING_FILES" \
+      'match($0, /Experiment[0-9]+\.cs/) { n = substr($0, RSTART + 10, RLENGTH - 13) + 0; if (n >= keep) next } { print }' |
+      tr '\n' ' ' >"$work/$project-this.rsp.kept" && mv "$work/$project-this.rsp.kept" "$work/$project-this.rsp"
+  fi
   variants="this"
   if [ -n "$other" ]; then
     sed "s#$analyzers/#$other/#g" "$work/$project-this.rsp" >"$work/$project-other.rsp"
