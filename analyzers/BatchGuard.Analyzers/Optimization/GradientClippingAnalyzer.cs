@@ -259,21 +259,37 @@ public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
 
             IInvocationOperation? stepBefore = null;
             for (var k = 0; k < i; k++) if (events[k].Kind == Event.Step) stepBefore = events[k].Call;
+            // Wrong for certain only when a backward() that runs whenever the clipping runs replaces the clipped
+            // gradients before the next step() consumes them: a backward() under an if (an extra term some batches
+            // add) may leave them to the step, which the clipping then does affect.
+            IInvocationOperation? overwrite = null;
+            var overwriteInIteration = false;
+            for (var k = 1; k < events.Count; k++)
+            {
+                var index = (i + k) % events.Count;
+                // A step() that runs whenever the clipping runs consumes the clipped gradients (one under an if, another
+                // optimizer's every fifth batch, may not).
+                if (events[index].Kind == Event.Step && RunsWhenever(events[index].Call, clip, loop.Scope)) break;
+                if (events[index].Kind != Event.Backward || !RunsWhenever(events[index].Call, clip, loop.Scope)) continue;
+                overwrite = events[index].Call;
+                overwriteInIteration = index > i;
+                break;
+            }
+            if (overwrite is null) continue;
             string where;
             IInvocationOperation certain;
-            // A backward() later in the same iteration, run whenever the clipping runs, is what the clipping comes too
-            // early for (an actor-critic step that clips the critic between the actor's step() and the critic's
-            // backward()): name it, not the other optimizer's step(). When the next backward() is the next iteration's,
-            // or runs only sometimes (a logging probe under an if), the step() before the clipping is the cause.
-            if (stepBefore is not null && !(NextInIteration(events, i) && RunsWhenever(next.Call, clip, loop.Scope)))
+            // A backward() later in the same iteration is what the clipping comes too early for (an actor-critic step
+            // that clips the critic between the actor's step() and the critic's backward()): name it, not the other
+            // optimizer's step(). When it is the next iteration's, the step() before the clipping is the cause.
+            if (stepBefore is not null && !overwriteInIteration)
             {
                 where = "after " + stepBefore.Syntax;
                 certain = stepBefore;
             }
             else
             {
-                where = "before " + next.Call.Syntax;
-                certain = next.Call;
+                where = "before " + overwrite.Syntax;
+                certain = overwrite;
             }
             // The call that makes it wrong must run whenever the clipping runs (not in another branch or inner loop).
             if (!RunsWhenever(certain, clip, loop.Scope)) continue;
@@ -289,13 +305,6 @@ public sealed class GradientClippingAnalyzer : TorchSharpAnalyzer
             report(Diagnostic.Create(Descriptors.BG0006_MisplacedGradientClipping, clip.Syntax.GetLocation(), properties,
                 clip.TargetMethod.Name == "AfterBackward" ? "TrainingGuard.AfterBackward" : clip.TargetMethod.Name, where));
         }
-    }
-
-    /// <summary>Whether a backward() or step() follows event <paramref name="index"/> in the same iteration (not wrapping round).</summary>
-    private static bool NextInIteration(List<LoopEvent> events, int index)
-    {
-        for (var k = index + 1; k < events.Count; k++) if (events[k].Kind != Event.Clip) return true;
-        return false;
     }
 
     private static LoopEvent? Neighbour(List<LoopEvent> events, int index, int direction)

@@ -101,6 +101,28 @@ public sealed class BG0006Tests
     }
 
     [Fact]
+    public async Task Clipping_after_one_step_that_a_later_step_consumes_unless_an_optional_backward_runs_is_not_reported()
+    {
+        // A shared backward(), the generator's step(), the critic's clipping, an extra term only some batches add, the
+        // critic's step(): whenever the extra backward() does not run, the clipping bounds the critic's update.
+        await VerifyClipping.Diagnostics(Method("""
+                    var critic = nn.Linear(4, 1);
+                    var criticOptimizer = optim.SGD(critic.parameters(), 0.01);
+                    var phase = 0;
+                    foreach (var batch in loader)
+                    {
+                        optimizer.zero_grad();
+                        criticOptimizer.zero_grad();
+                        critic.forward(model.forward(batch[0])).mean().backward();
+                        optimizer.step();
+                        torch.nn.utils.clip_grad_norm_(critic.parameters(), 1.0);
+                        if (phase++ % 3 == 0) critic.forward(batch[0]).pow(2).mean().backward();
+                        criticOptimizer.step();
+                    }
+            """));
+    }
+
+    [Fact]
     public async Task Clipping_between_backward_and_step_is_fine()
     {
         await VerifyClipping.Diagnostics(Method("""
