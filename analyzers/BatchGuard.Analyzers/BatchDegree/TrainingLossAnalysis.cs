@@ -223,10 +223,12 @@ internal sealed class TrainingLossAnalysis
 
         var symbols = lookup.Symbols;
         var loaders = new List<IOperation>();
-        var followed = new HashSet<ILocalSymbol>(SymbolEqualityComparer.Default);
+        // Locals already judged: made from loaders only (true) or not.
+        var judged = new Dictionary<ILocalSymbol, bool>(SymbolEqualityComparer.Default);
         foreach (var argument in call.Arguments)
         {
-            if (argument.ArgumentKind != ArgumentKind.DefaultValue && !FromLoadersOnly(argument.Value, 0)) return null;
+            var sawLoader = false;
+            if (argument.ArgumentKind != ArgumentKind.DefaultValue && !FromLoadersOnly(argument.Value, 0, ref sawLoader)) return null;
         }
         if (loaders.Count == 0) return null;
 
@@ -240,13 +242,21 @@ internal sealed class TrainingLossAnalysis
         }
         return loops;
 
-        // Whether every value the expression reads, other than plain numbers, is a loader, or a local made from loaders
-        // only (the loop's variable of a foreach over one, `loader.ToList()`, `loader.GetEnumerator()`: its value reads a
-        // loader and nothing else); collects the loaders.
-        bool FromLoadersOnly(IOperation expression, int depth)
+        // Whether every value the expression reads that can hold a batch is a loader, or a local made from loaders only
+        // (the loop's variable of a foreach over one, `loader.ToList()`, `loader.GetEnumerator()`, `var (x, y) = (b["x"],
+        // b["y"])`: its value reads a loader, or such a local, and nothing else, and the method adds nothing to it later);
+        // collects the loaders.
+        bool FromLoadersOnly(IOperation expression, int depth, ref bool sawLoader)
         {
             foreach (var operation in expression.PreOrder())
             {
+                // A part of a batch (micro-batches: `x.narrow(0, i, n)`, `x[TensorIndex.Slice(...)]`, `x.chunk(4)`) is not
+                // the loader's batch: its size is not the loader's.
+                if (operation is IInvocationOperation { TargetMethod.Name: "narrow" or "slice" or "split" or "chunk" or "tensor_split" or
+                        "index" or "index_select" or "take" or "masked_select" or "unbind" or "select" or "GetRange" or "Skip" or "Take" } part &&
+                    (symbols.IsTensor(part.Instance?.Type) || symbols.IsTensor(part.Type)) ||
+                    operation is IPropertyReferenceOperation { Arguments.Length: > 0 } indexer && symbols.IsTensor(indexer.Instance?.Type))
+                    return false;
                 // The roots values come from: locals, parameters, fields and the type's own properties. A member read on
                 // a value (`b["x"]`, `e.Current`, `x.shape`) is a path from its root, visited below it.
                 var isRoot = operation is ILocalReferenceOperation or IParameterReferenceOperation or IFieldReferenceOperation ||
@@ -255,30 +265,63 @@ internal sealed class TrainingLossAnalysis
                 if (symbols.IsDataLoader(type))
                 {
                     loaders.Add(operation);
+                    sawLoader = true;
                     continue;
                 }
-                // A setting read on the way (`b["x"].to(device)`, a step count, a flag) carries no batch.
-                if (IsPlainValue(type) || !MayCarryTensors(type, 0)) continue;
+                // A setting read on the way (`b["x"].to(device)`, `options.MaxSteps`, the model) carries no batch.
+                if (!MayCarryTensors(UsedValueType(operation), 0)) continue;
                 if (operation is not ILocalReferenceOperation read || depth >= 3) return false;
-                if (!followed.Add(read.Local)) continue;
-                var source = lookup.ReachingWrite(read)?.Operation switch
+                if (!judged.TryGetValue(read.Local, out var madeFromLoaders))
                 {
-                    IForEachLoopOperation forEach => forEach.Collection,
-                    { } write => LoaderCreation.ValueOf(write),
-                    null => null,
-                };
-                // Made from loaders: a value with no loader in it (`new List<...>()`, filled by hand later) is not.
-                var before = loaders.Count;
-                if (source is null || !FromLoadersOnly(source, depth + 1) || loaders.Count == before) return false;
+                    judged[read.Local] = false; // a cycle through the same local is no proof
+                    var write = lookup.ReachingWrite(read);
+                    var source = write?.Deconstruction?.Value ?? (write?.Operation switch
+                    {
+                        IForEachLoopOperation forEach => forEach.Collection,
+                        { } written => LoaderCreation.ValueOf(written),
+                        null => null,
+                    });
+                    var sourceSawLoader = false;
+                    madeFromLoaders = source is not null && !IsAddedTo(read) && FromLoadersOnly(source, depth + 1, ref sourceSawLoader) && sourceSawLoader;
+                    judged[read.Local] = madeFromLoaders;
+                }
+                if (!madeFromLoaders) return false;
+                sawLoader = true;
             }
             return true;
         }
     }
 
+    /// <summary>The type of what is read from a root: through member reads on it (`options.MaxSteps` is an int).</summary>
+    private static ITypeSymbol UsedValueType(IOperation root)
+    {
+        var used = root;
+        while (used.Parent is IPropertyReferenceOperation or IFieldReferenceOperation && ((IMemberReferenceOperation)used.Parent).Instance == used &&
+               used.Parent.Type is not null)
+            used = used.Parent;
+        return used.Type ?? root.Type!;
+    }
+
+    /// <summary>Whether the method adds to the collection a local holds (`batches.Add(...)`, `batches[i] = ...`).</summary>
+    private static bool IsAddedTo(ILocalReferenceOperation read)
+    {
+        foreach (var operation in CompilationIndex.Root(read).PreOrder())
+        {
+            var target = operation switch
+            {
+                IInvocationOperation { TargetMethod.Name: "Add" or "AddRange" or "Insert" or "InsertRange" or "Enqueue" or "Push" } call => call.Instance,
+                ISimpleAssignmentOperation { Target: IPropertyReferenceOperation { Arguments.Length: > 0 } indexer } => indexer.Instance,
+                _ => null,
+            };
+            if (target?.WalkDownConversions() is ILocalReferenceOperation written && SymbolEqualityComparer.Default.Equals(written.Local, read.Local)) return true;
+        }
+        return false;
+    }
+
     /// <summary>
-    /// Whether a value of the type can hold a batch's tensors: a tensor, a collection or tuple of something that can, or a
-    /// type not known to hold none (object, a type parameter, a class or struct of the compilation). A TorchSharp or
-    /// library type other than a tensor (a Device, a ScalarType, options) holds none.
+    /// Whether a value of the type can hold a batch's tensors: a tensor, a collection or tuple of something that can, a
+    /// type of the compilation with a field or property that can, or a type not known to hold none (object, a type
+    /// parameter). A library type other than a tensor or a collection (a Device, a ScalarType, a module, a logger) holds none.
     /// </summary>
     private static bool MayCarryTensors(ITypeSymbol type, int depth)
     {
@@ -290,8 +333,23 @@ internal sealed class TrainingLossAnalysis
             case ITypeParameterSymbol or IDynamicTypeSymbol or IErrorTypeSymbol:
                 return true;
             case INamedTypeSymbol named:
-                if (named.SpecialType == SpecialType.System_Object || named.Name == "Tensor" || named.Locations.Any(l => l.IsInSource)) return true;
-                return named.TypeArguments.Any(argument => MayCarryTensors(argument, depth + 1));
+                if (IsPlainValue(named)) return false;
+                if (named.SpecialType == SpecialType.System_Object || named.Name == "Tensor") return true;
+                // A type of the compilation holds what its fields and properties can hold (a batch record does; a logger
+                // interface or an options class of numbers does not).
+                if (named.Locations.Any(l => l.IsInSource))
+                    return named.GetMembers().Any(m => !m.IsStatic && m switch
+                    {
+                        IFieldSymbol field => !SymbolEqualityComparer.Default.Equals(field.Type, named) && MayCarryTensors(field.Type, depth + 1),
+                        IPropertySymbol property => !SymbolEqualityComparer.Default.Equals(property.Type, named) && MayCarryTensors(property.Type, depth + 1),
+                        _ => false,
+                    });
+                // A collection, tuple or pair of tensors holds them; a module or optimizer (Module<Tensor, Tensor>), a logger,
+                // a cancellation token do not.
+                var holds = named.IsTupleType || named.Name is "KeyValuePair" or "Nullable" or "Tuple" ||
+                            named.TypeKind == TypeKind.Interface && named.Name.StartsWith("IEnumera", System.StringComparison.Ordinal) ||
+                            named.AllInterfaces.Any(i => i.Name == "IEnumerable");
+                return holds && named.TypeArguments.Any(argument => MayCarryTensors(argument, depth + 1));
             default:
                 return true;
         }

@@ -234,6 +234,8 @@ public sealed class BG0003Tests
                 opt.step();
             }
         }
+
+        class Settings { public int MaxSteps { get; set; } = 100; public double LearningRate { get; set; } = 0.1; }
         """;
 
     public static TheoryData<string> UnmodelledLoops => new()
@@ -243,6 +245,11 @@ public sealed class BG0003Tests
         "var batches = loader.ToList(); for (var i = 0; i < batches.Count; i++) Step(batches[i][\"x\"], batches[i][\"y\"]);",
         // Settings read on the way to the step carry no batch.
         "var device = torch.CPU; foreach (var b in loader.Take(max)) Step(b[\"x\"].to(device), b[\"y\"].to(torch.CPU));",
+        // Two locals, or a deconstruction, made from the same batch.
+        "foreach (var b in loader.Take(max)) { var x = b[\"x\"]; var y = b[\"y\"]; Step(x, y); }",
+        "foreach (var b in loader.Take(max)) { var (x, y) = (b[\"x\"], b[\"y\"]); Step(x, y); }",
+        // A module, or an options object of numbers, read on the way.
+        "var settings = new Settings(); foreach (var b in loader.Take(settings.MaxSteps)) Step(net.forward(b[\"x\"]).detach(), b[\"y\"]);",
     };
 
     [Theory]
@@ -286,6 +293,19 @@ public sealed class BG0003Tests
         var hard = new System.Collections.Generic.List<System.Collections.Generic.Dictionary<string, Tensor>>();
         hard.Add(new() { ["x"] = randn(5, 4), ["y"] = randn(5, 1) });
         foreach (var b in loader.Concat(hard)) Step(b["x"], b["y"]);
+        """)]
+    // Batches added to the loader's list by hand, and micro-batches sliced from a full batch.
+    [InlineData("""
+        var batches = loader.ToList();
+        batches.Add(new System.Collections.Generic.Dictionary<string, Tensor> { ["x"] = randn(5, 4), ["y"] = randn(5, 1) });
+        for (var i = 0; i < batches.Count; i++) Step(batches[i]["x"], batches[i]["y"]);
+        """)]
+    [InlineData("""
+        foreach (var b in loader.Take(max))
+        {
+            var x = b["x"]; var y = b["y"];
+            for (long i = 0; i < x.shape[0]; i += 24) Step(x.narrow(0, i, Math.Min(24, x.shape[0] - i)), y.narrow(0, i, Math.Min(24, x.shape[0] - i)));
+        }
         """)]
     public async Task A_step_method_fed_by_something_else_than_its_loop_s_drop_last_loader_is_reported(string fitBody)
     {
