@@ -1,8 +1,12 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
+using System.Threading;
 using BatchGuard.Analyzers.BatchDegree;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Operations;
+using Microsoft.CodeAnalysis.Text;
 
 namespace BatchGuard.Analyzers.Optimization;
 
@@ -64,23 +68,53 @@ internal sealed class ClippingCalls(TorchSharpSymbols torch, BatchGuardSymbols? 
     private bool AnImplementationClips(IMethodSymbol method, SourceMarks marks)
     {
         var compilation = torch.Compilation;
-        foreach (var tree in compilation.SyntaxTrees)
+        if (!ClippingDeclarations(marks).TryGetValue(method.Name, out var candidates)) return false;
+        foreach (var declaration in candidates)
         {
-            var positions = marks.Find(tree, method.Name);
-            if (positions.Length == 0) continue;
-            var root = tree.GetRoot();
-            foreach (var position in positions)
-            {
-                var token = root.FindToken(position);
-                if (token.Parent is not Microsoft.CodeAnalysis.CSharp.Syntax.MethodDeclarationSyntax declaration || declaration.Identifier != token) continue;
-                if (!HelperClippingWords.Any(word => marks.Mentions(tree, word, declaration.Span))) continue;
 #pragma warning disable RS1030 // The override lives in another member, possibly another file: no context offers its model.
-                if (compilation.GetSemanticModel(tree).GetDeclaredSymbol(declaration) is IMethodSymbol implementation && Implements(implementation, method)) return true;
+            var model = compilation.GetSemanticModel(declaration.SyntaxTree);
 #pragma warning restore RS1030
-            }
+            if (model.GetDeclaredSymbol(declaration) is not IMethodSymbol implementation || !Implements(implementation, method)) continue;
+            // Confirmed on the bound body: a clipping call, not a comment or a log message that names one.
+            if (model.GetOperation(declaration) is { } body && body.DescendantsAndSelf().OfType<IInvocationOperation>().Any(IsAnyClipping)) return true;
         }
         return false;
     }
+
+    private Dictionary<string, List<MethodDeclarationSyntax>>? _clippingDeclarations;
+
+    /// <summary>
+    /// The compilation's method declarations whose body names a clipping call, by method name: built once, from the
+    /// words' positions in each file, so that looking up a hook's overrides costs a dictionary look-up.
+    /// </summary>
+    private Dictionary<string, List<MethodDeclarationSyntax>> ClippingDeclarations(SourceMarks marks)
+    {
+        if (Volatile.Read(ref _clippingDeclarations) is { } built) return built;
+        var byName = new Dictionary<string, List<MethodDeclarationSyntax>>(StringComparer.Ordinal);
+        foreach (var tree in torch.Compilation.SyntaxTrees)
+        {
+            SyntaxNode? root = null;
+            foreach (var word in HookClippingWords)
+            {
+                foreach (var position in marks.Find(tree, word))
+                {
+                    root ??= tree.GetRoot();
+                    var declaration = root.FindToken(position).Parent?.FirstAncestorOrSelf<MethodDeclarationSyntax>();
+                    if (declaration is null || !BodySpan(declaration).Contains(position)) continue;
+                    if (!byName.TryGetValue(declaration.Identifier.ValueText, out var list)) byName[declaration.Identifier.ValueText] = list = new();
+                    if (!list.Contains(declaration)) list.Add(declaration);
+                }
+            }
+        }
+        Interlocked.CompareExchange(ref _clippingDeclarations, byName, null);
+        return _clippingDeclarations!;
+    }
+
+    // Broad: every candidate is confirmed on its bound body (IsAnyClipping), so a user's ClipGradients() helper counts.
+    private static readonly string[] HookClippingWords = { "clip", "Clip", "CLIP", "clamp_", "AfterBackward" };
+
+    private static TextSpan BodySpan(MethodDeclarationSyntax declaration) =>
+        declaration.Body?.Span ?? declaration.ExpressionBody?.Span ?? default;
 
     /// <summary>Whether <paramref name="implementation"/> overrides <paramref name="hook"/> or implements it (an interface member).</summary>
     private static bool Implements(IMethodSymbol implementation, IMethodSymbol hook)
@@ -114,9 +148,11 @@ internal sealed class ClippingCalls(TorchSharpSymbols torch, BatchGuardSymbols? 
         foreach (var reference in method.DeclaringSyntaxReferences)
         {
             var tree = reference.SyntaxTree;
+            // The body only: a hook named OnAfterBackward says nothing about what it does.
+            var span = reference.GetSyntax() is MethodDeclarationSyntax declaration ? BodySpan(declaration) : reference.Span;
             foreach (var word in HelperClippingWords)
             {
-                if (marks.Mentions(tree, word, reference.Span)) return true;
+                if (marks.Mentions(tree, word, span)) return true;
             }
         }
         return false;

@@ -301,17 +301,50 @@ public sealed class BG0007Tests
     [InlineData("class Clipped : TrainerBase { protected override void BeforeStep() => torch.nn.utils.clip_grad_norm_(Model.parameters(), 1.0); }")]
     [InlineData("class GradClip : ITrainingCallback { public void OnGradients(nn.Module<Tensor, Tensor> model) => torch.nn.utils.clip_grad_value_(model.parameters(), 0.5); }")]
     [InlineData("class GradClip : ITrainingCallback { void ITrainingCallback.OnGradients(nn.Module<Tensor, Tensor> model) { torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0); } }")]
+    [InlineData("class Clipped : TrainerBase { protected override void BeforeStep() => GradUtils.ClipGradients(Model); }\n" +
+                "static class GradUtils { public static void ClipGradients(nn.Module<Tensor, Tensor> m) { foreach (var p in m.parameters()) p.grad?.clamp_(-1, 1); } }")]
     public async Task Clipping_in_an_override_or_a_callback_the_loop_calls_counts(string overrideBody)
     {
         await VerifyClipping.Diagnostics(HookedTrainer(overrideBody, "_optimizer.step()"));
     }
 
-    [Fact]
-    public async Task Hooks_and_callbacks_that_do_not_clip_leave_the_loop_reported()
+    [Theory]
+    [InlineData("class Logged : TrainerBase { protected override void BeforeStep() => Console.WriteLine(\"clip_norm is off\"); }")]
+    // Only a clipping call counts: a comment or a log message that names one does not.
+    [InlineData("class Logged : TrainerBase { protected override void BeforeStep() => Console.WriteLine(\"clip_grad_norm_ is disabled\"); }")]
+    [InlineData("class Off : TrainerBase { protected override void BeforeStep() { /* torch.nn.utils.clip_grad_norm_(Model.parameters(), 1.0); */ } }")]
+    public async Task Hooks_and_callbacks_that_do_not_clip_leave_the_loop_reported(string overrideBody)
     {
-        await VerifyClipping.Diagnostics(HookedTrainer(
-                "class Logged : TrainerBase { protected override void BeforeStep() => Console.WriteLine(\"clip_norm is off\"); }",
-                "{|#0:_optimizer.step()|}"),
+        await VerifyClipping.Diagnostics(HookedTrainer(overrideBody, "{|#0:_optimizer.step()|}"),
+            VerifyClipping.Diagnostic("BG0007").WithLocation(0).WithArguments("_optimizer", "Adam"));
+    }
+
+    [Fact]
+    public async Task A_hook_named_after_backward_that_only_logs_is_no_clipping()
+    {
+        await VerifyClipping.Diagnostics(TestReferences.Usings + """
+            interface ITrainingCallback { void OnAfterBackward(); }
+            class Logging : ITrainingCallback { public void OnAfterBackward() => Console.WriteLine("gradients ready"); }
+
+            class Trainer
+            {
+                private readonly nn.Module<Tensor, Tensor> _model = nn.Linear(4, 1);
+                private readonly optim.Optimizer _optimizer;
+                private readonly List<ITrainingCallback> _callbacks = new() { new Logging() };
+
+                public Trainer() => _optimizer = optim.Adam(_model.parameters());
+
+                public void Fit(IEnumerable<Tensor> batches)
+                {
+                    foreach (var batch in batches)
+                    {
+                        _model.forward(batch).mean().backward();
+                        foreach (var callback in _callbacks) callback.OnAfterBackward();
+                        {|#0:_optimizer.step()|};
+                    }
+                }
+            }
+            """,
             VerifyClipping.Diagnostic("BG0007").WithLocation(0).WithArguments("_optimizer", "Adam"));
     }
 
