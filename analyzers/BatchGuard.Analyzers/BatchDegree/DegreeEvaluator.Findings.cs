@@ -89,7 +89,8 @@ internal sealed partial class DegreeEvaluator
                 watched.UnionWith(ReadSymbols(value));
                 sources.UnionWith(Watched(value));
             }
-            if (MayBeGuarded(watched, passed[0])) return true;
+            // The value the call returns (`var loss = MaskedMean(conf, positives)`) is no guard of what it divides by.
+            if (MayBeGuarded(watched, passed[0], passed[0].Parent?.Parent)) return true;
         }
         return false;
     }
@@ -112,7 +113,7 @@ internal sealed partial class DegreeEvaluator
     }
 
     /// <summary>Whether the method around <paramref name="at"/> may keep the <paramref name="watched"/> values off zero (see above).</summary>
-    private static bool MayBeGuarded(HashSet<ISymbol> watched, IOperation at)
+    private static bool MayBeGuarded(HashSet<ISymbol> watched, IOperation at, IOperation? followedCall = null)
     {
         var root = CompilationIndex.Root(at);
         var operations = root.PreOrder();
@@ -135,6 +136,7 @@ internal sealed partial class DegreeEvaluator
         foreach (var operation in operations)
         {
             if (operation is IVariableDeclaratorOperation { Initializer.Value: { } value } declarator && ReadSymbols(value).Any(watched.Contains) &&
+                (followedCall is null || value.Syntax.SyntaxTree != followedCall.Syntax.SyntaxTree || !value.Syntax.Span.Contains(followedCall.Syntax.Span)) &&
                 !value.DescendantsAndSelf().Any(o => o is IBinaryOperation { OperatorKind: BinaryOperatorKind.Divide } or IInvocationOperation { TargetMethod.Name: "div" or "div_" or "divide" }))
                 watched.Add(declarator.Symbol);
         }
