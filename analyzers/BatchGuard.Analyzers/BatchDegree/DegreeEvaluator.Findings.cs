@@ -137,6 +137,9 @@ internal sealed partial class DegreeEvaluator
         {
             if (operation is IVariableDeclaratorOperation { Initializer.Value: { } value } declarator && ReadSymbols(value).Any(watched.Contains) &&
                 (followedCall is null || value.Syntax.SyntaxTree != followedCall.Syntax.SyntaxTree || !value.Syntax.Span.Contains(followedCall.Syntax.Span)) &&
+                // In a caller, only a count or test of what it passes (`positives.sum()`, `positives.any()`), not another mask
+                // made from it (`positives.logical_not()`, whose emptiness says nothing of positives').
+                (followedCall is null || value.DescendantsAndSelf().Any(o => o is IInvocationOperation { TargetMethod.Name: "sum" or "any" or "all" or "count_nonzero" or "numel" or "item" or "nonzero" or "Count" or "Any" })) &&
                 !value.DescendantsAndSelf().Any(o => o is IBinaryOperation { OperatorKind: BinaryOperatorKind.Divide } or IInvocationOperation { TargetMethod.Name: "div" or "div_" or "divide" }))
                 watched.Add(declarator.Symbol);
         }

@@ -210,6 +210,12 @@ public sealed class BG0005Tests
         var loss = MaskedMean(conf, positives);
         if (float.IsNaN(loss.item<float>())) Console.WriteLine("nan");
         """)]
+    // Another mask made from the passed one (its negation) being non-empty says nothing of the passed one.
+    [InlineData("""
+        var negatives = positives.logical_not();
+        if (!negatives.any().item<bool>()) continue;
+        var loss = MaskedMean(conf, positives);
+        """)]
     public async Task A_helper_method_reached_by_an_unguarded_call_is_reported(string body)
     {
         await VerifyLoss.Diagnostics(HelperDivides(body).Replace("[|", "{|BG0005:").Replace("|]", "|}"));
