@@ -152,12 +152,12 @@ internal sealed class TrainingLossAnalysis
     }
 
     /// <summary>Whether the loops around one place always give it full batches: drop_last, an exact data set, or a skip.</summary>
-    private static bool BatchesAreFull(List<LoaderLoop> loops, ImmutableArray<LoaderCreation> loaders, TorchSharpSymbols symbols)
-    {
-        var dropLastHonoured = symbols.TorchSharpVersion is not { } version || version >= FirstVersionHonouringDropLast;
-        return loops.Any(l => LoaderCreation.HandlesShortBatches(l.Loop)) ||
-               loaders.Length > 0 && loaders.All(l => !l.CanYieldShortBatch && (dropLastHonoured || l.IsExact));
-    }
+    private static bool BatchesAreFull(List<LoaderLoop> loops, ImmutableArray<LoaderCreation> loaders, TorchSharpSymbols symbols) =>
+        loops.Any(l => LoaderCreation.HandlesShortBatches(l.Loop)) || loaders.Length > 0 && loaders.All(l => GivesFullBatches(l, symbols));
+
+    /// <summary>Whether a loader never yields a short batch: drop_last (honoured by this TorchSharp), or an exact data set.</summary>
+    private static bool GivesFullBatches(LoaderCreation loader, TorchSharpSymbols symbols) =>
+        !loader.CanYieldShortBatch && (symbols.TorchSharpVersion is not { } version || version >= FirstVersionHonouringDropLast || loader.IsExact);
 
     /// <summary>
     /// For a <c>backward()</c> in a training step (a method, a local function, or a lambda held in a local), the loader
@@ -225,19 +225,18 @@ internal sealed class TrainingLossAnalysis
         var loaders = new List<IOperation>();
         // Locals already judged: made from loaders only (true) or not.
         var judged = new Dictionary<ILocalSymbol, bool>(SymbolEqualityComparer.Default);
+        var sawLoader = false;
         foreach (var argument in call.Arguments)
         {
-            var sawLoader = false;
             if (argument.ArgumentKind != ArgumentKind.DefaultValue && !FromLoadersOnly(argument.Value, 0, ref sawLoader)) return null;
         }
         if (loaders.Count == 0) return null;
 
-        var dropLastHonoured = symbols.TorchSharpVersion is not { } version || version >= FirstVersionHonouringDropLast;
         var loops = new List<LoaderLoop>();
         foreach (var loader in loaders)
         {
             var creations = LoaderCreation.Resolve(loader, lookup);
-            if (creations.IsEmpty || creations.Any(c => c.CanYieldShortBatch || !dropLastHonoured && !c.IsExact)) return null;
+            if (creations.IsEmpty || !creations.All(c => GivesFullBatches(c, symbols))) return null;
             loops.Add(new LoaderLoop(innermost, loader, unmodelled: true));
         }
         return loops;
